@@ -1,0 +1,1 @@
+"""The agentchat engine: sessions, patterns, LLM access, costs, storage. No UI imports."""

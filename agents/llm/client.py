@@ -1,0 +1,172 @@
+"""The LLM client seam: one protocol, one litellm implementation with bounded retries."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import random
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agents.llm.errors import LLMError, classify_error
+from agents.llm.setup import load_litellm
+
+
+@dataclass(frozen=True)
+class LLMRequest:
+    model: str
+    messages: list[dict[str, Any]]
+    temperature: float = 0.7
+    max_tokens: int = 400
+    response_format: dict[str, Any] | None = None
+    tools: list[dict[str, Any]] | None = None
+    api_base: str | None = None
+    timeout_s: float = 120.0
+
+
+@dataclass
+class ToolCall:
+    name: str
+    arguments: str
+
+
+@dataclass
+class LLMChunk:
+    """A piece of a streamed answer. The last chunk carries usage and the finish reason."""
+
+    text: str = ""
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    prompt_tokens: int | None = None
+    completion_tokens: int | None = None
+    finish_reason: str | None = None
+
+
+class LLMClient(Protocol):
+    def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]: ...
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    attempts: int = 4
+    base_delay_s: float = 0.5
+    max_delay_s: float = 8.0
+    max_total_s: float = 60.0
+
+    @classmethod
+    def from_env(cls) -> RetryPolicy:
+        """Defaults, with AGENTCHAT_RETRY_ATTEMPTS (1-10) honoured when set."""
+        raw = os.environ.get("AGENTCHAT_RETRY_ATTEMPTS", "")
+        if raw.isdigit() and 1 <= int(raw) <= 10:
+            return cls(attempts=int(raw))
+        return cls()
+
+
+Sleeper = Callable[[float], Awaitable[None]]
+
+
+class LiteLLMClient:
+    """Streams chat completions through litellm, retrying transient failures before any output.
+
+    Retries happen on 408, 429 (honouring Retry-After), 5xx and connection errors, with
+    exponential backoff and jitter, bounded in count and in total time. Once text has been
+    streamed an error is not retried (the partial text would be duplicated); it is raised.
+    """
+
+    def __init__(
+        self,
+        *,
+        api_key: str | None = None,
+        retry: RetryPolicy | None = None,
+        sleep: Sleeper = asyncio.sleep,
+        on_retry: Callable[[LLMError, float], None] | None = None,
+    ) -> None:
+        self._api_key = api_key
+        self._retry = retry or RetryPolicy.from_env()
+        self._sleep = sleep
+        self.on_retry = on_retry
+
+    async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
+        litellm = await asyncio.to_thread(load_litellm)
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            emitted = False
+            try:
+                async for chunk in self._stream_once(litellm, request):
+                    emitted = True
+                    yield chunk
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # litellm raises many exception types; classify them all
+                error = classify_error(exc, request.model)
+                elapsed = time.monotonic() - started
+                if emitted or not error.retryable or attempt >= self._retry.attempts:
+                    raise error from exc
+                delay = error.retry_after_s
+                if delay is None:
+                    delay = min(
+                        self._retry.max_delay_s, self._retry.base_delay_s * 2 ** (attempt - 1)
+                    )
+                    delay *= 0.5 + random.random()  # jitter
+                if elapsed + delay > self._retry.max_total_s:
+                    raise error from exc
+                if self.on_retry is not None:
+                    self.on_retry(error, delay)
+                await self._sleep(delay)
+
+    async def _stream_once(self, litellm: Any, request: LLMRequest) -> AsyncIterator[LLMChunk]:
+        kwargs: dict[str, Any] = {
+            "model": request.model,
+            "messages": request.messages,
+            "temperature": request.temperature,
+            "max_tokens": request.max_tokens,
+            "stream": True,
+            "stream_options": {"include_usage": True},
+            "timeout": request.timeout_s,
+            "num_retries": 0,
+            "max_retries": 0,
+        }
+        if request.response_format is not None:
+            kwargs["response_format"] = request.response_format
+        if request.tools:
+            kwargs["tools"] = request.tools
+        if request.api_base:
+            kwargs["api_base"] = request.api_base
+            # litellm wants some key for openai/<model> with api_base even when none is needed.
+            kwargs["api_key"] = self._api_key or "sk-no-key-required"
+        elif self._api_key:
+            kwargs["api_key"] = self._api_key
+        response = await litellm.acompletion(**kwargs)
+        tools: dict[int, ToolCall] = {}
+        finish: str | None = None
+        usage: Any = None
+        try:
+            async for part in response:
+                usage = getattr(part, "usage", None) or usage
+                for choice in part.choices or []:
+                    delta = choice.delta
+                    if choice.finish_reason:
+                        finish = choice.finish_reason
+                    for call in getattr(delta, "tool_calls", None) or []:
+                        index = getattr(call, "index", 0) or 0
+                        slot = tools.setdefault(index, ToolCall(name="", arguments=""))
+                        fn = call.function
+                        if fn is not None:
+                            slot.name += fn.name or ""
+                            slot.arguments += fn.arguments or ""
+                    if delta.content:
+                        yield LLMChunk(text=delta.content)
+        finally:
+            aclose = getattr(response, "aclose", None)
+            if aclose is not None:
+                await aclose()
+        yield LLMChunk(
+            tool_calls=[tools[i] for i in sorted(tools) if tools[i].name],
+            prompt_tokens=getattr(usage, "prompt_tokens", None),
+            completion_tokens=getattr(usage, "completion_tokens", None),
+            finish_reason=finish,
+        )

@@ -1,0 +1,104 @@
+"""One error type for every provider failure, with a one-sentence message for the user."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LLMError(Exception):
+    """A failed model call. ``kind`` is stable (for tests and the UI); ``str()`` is one sentence."""
+
+    def __init__(
+        self,
+        kind: str,
+        message: str,
+        *,
+        retryable: bool = False,
+        retry_after_s: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.retryable = retryable
+        self.retry_after_s = retry_after_s
+        self.status = status
+
+
+def _retry_after(exc: Exception) -> float | None:
+    for holder in (getattr(exc, "response", None), exc):
+        headers: Any = getattr(holder, "headers", None)
+        if headers is None:
+            headers = getattr(holder, "litellm_response_headers", None)
+        if headers is None:
+            continue
+        try:
+            value = headers.get("retry-after") or headers.get("Retry-After")
+        except AttributeError:
+            continue
+        if value is None:
+            continue
+        try:
+            return max(0.0, min(float(value), 60.0))
+        except ValueError:
+            return None
+    return None
+
+
+_KINDS: list[tuple[str, str, bool, str]] = [
+    # (exception class name, kind, retryable, sentence template)
+    ("ContextWindowExceededError", "context_window", False,
+     "the conversation no longer fits {model}'s context window"),
+    ("ContentPolicyViolationError", "content_filter", False,
+     "{model} refused the request on a content policy"),
+    ("AuthenticationError", "auth", False,
+     "{model} rejected the API key; set the provider's key (for example OPENAI_API_KEY) "
+     "or choose another model with --model"),
+    ("PermissionDeniedError", "auth", False,
+     "{model} denied access with this API key; check the key's permissions"),
+    ("NotFoundError", "not_found", False,
+     "{model} is not a model the provider knows; check --model"),
+    ("RateLimitError", "rate_limit", True, "{model} is rate-limiting requests (429)"),
+    ("Timeout", "timeout", True, "{model} did not answer in time"),
+    ("ServiceUnavailableError", "unavailable", True, "{model}'s provider is unavailable (503)"),
+    ("InternalServerError", "server_error", True, "{model}'s provider had a server error"),
+    ("APIConnectionError", "connection", True,
+     "cannot reach {model}'s provider; check --api-base and the network"),
+    ("BadGatewayError", "server_error", True, "{model}'s provider had a gateway error"),
+    ("BadRequestError", "bad_request", False, "{model} rejected the request as invalid"),
+]
+
+
+def classify_error(exc: Exception, model: str) -> LLMError:
+    """Map any exception from a model call to an LLMError with a clear sentence."""
+    if isinstance(exc, LLMError):
+        return exc
+    status = getattr(exc, "status_code", None)
+    status = status if isinstance(status, int) else None
+    names = {cls.__name__ for cls in type(exc).__mro__}
+    text = str(exc)
+    if "context_length_exceeded" in text or "context window" in text.lower():
+        names.add("ContextWindowExceededError")
+    if "Connection error" in text or "Connection refused" in text:
+        names = {"APIConnectionError"}  # litellm reports a refused connection as a 500
+    for name, kind, retryable, template in _KINDS:
+        if name in names:
+            return LLMError(
+                kind,
+                template.format(model=model) + ".",
+                retryable=retryable,
+                retry_after_s=_retry_after(exc) if retryable else None,
+                status=status,
+            )
+    if status is not None and (status in (408, 429) or status >= 500):
+        return LLMError(
+            "server_error",
+            f"{model}'s provider answered with HTTP {status}.",
+            retryable=True,
+            retry_after_s=_retry_after(exc),
+            status=status,
+        )
+    if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
+        return LLMError("connection", f"cannot reach {model}'s provider ({type(exc).__name__}).",
+                        retryable=True)
+    first_line = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+    return LLMError("unknown", f"{model} failed: {first_line}.", status=status)

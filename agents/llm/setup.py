@@ -1,0 +1,41 @@
+"""Lazy, quiet litellm: local price map, no network, logging to our file."""
+
+from __future__ import annotations
+
+import os
+import threading
+from types import ModuleType
+
+from agents.logs import setup_logging
+
+_lock = threading.Lock()
+_litellm: ModuleType | None = None
+
+
+def load_litellm() -> ModuleType:
+    """Import and configure litellm once. Slow (~5 s): call it off the UI's event loop."""
+    global _litellm
+    with _lock:
+        if _litellm is not None:
+            return _litellm
+        os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
+        os.environ.setdefault("LITELLM_LOG", "ERROR")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        setattr(litellm, "set_verbose", False)  # noqa: B010 - not exported in its stubs
+        litellm.telemetry = False
+        litellm.drop_params = True
+        setup_logging()
+        try:
+            from agents.llm.local import register_local_provider
+        except ImportError:
+            pass
+        else:
+            register_local_provider()
+        _litellm = litellm
+        return litellm
+
+
+def litellm_loaded() -> bool:
+    return _litellm is not None

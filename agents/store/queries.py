@@ -1,0 +1,133 @@
+"""SQL for branch views and session listings, and converters from result rows to typed rows.
+
+A branch's view is its own events plus, recursively, its parent's events up to the fork point.
+``VIEW`` walks the (short) ancestry with a recursive CTE; each ancestor then contributes one
+index range scan on ``events (session_id, branch_id, seq)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from agents.store.rows import CheckpointRow, EventRow, SessionRow, decode, parse_time
+
+MAX_SEQ = 2**63 - 1
+STREAMING = "message_streaming"
+COMPLETED = "message_completed"
+
+# The rows of a branch view: (id, parent, fork_seq, bound); ``bound`` caps the seqs an ancestor
+# contributes (NULL for the branch itself): the smallest fork point on the path down to it.
+VIEW = """
+WITH RECURSIVE view(id, parent, fork_seq, bound) AS (
+    SELECT id, parent_branch, fork_seq, NULL
+    FROM branches WHERE session_id = :sid AND id = :branch
+    UNION ALL
+    SELECT b.id, b.parent_branch, b.fork_seq,
+           CASE WHEN view.bound IS NULL THEN view.fork_seq
+                ELSE min(view.bound, view.fork_seq) END
+    FROM branches AS b JOIN view ON b.session_id = :sid AND b.id = view.parent
+)
+"""
+
+EVENTS_SQL = (
+    VIEW
+    + """
+SELECT e.seq, e.branch_id, e.kind, e.agent, e.payload, e.created
+FROM view CROSS JOIN events AS e ON e.session_id = :sid AND e.branch_id = view.id
+WHERE e.seq <= min(coalesce(view.bound, :max), coalesce(:upto, :max))
+ORDER BY e.seq
+"""
+)
+
+CHECKPOINT_COLUMNS = "c.seq, c.branch_id, c.turn, c.state_json, c.label, c.created"
+CHECKPOINTS_SQL = (
+    VIEW
+    + f"""
+SELECT {CHECKPOINT_COLUMNS}
+FROM view CROSS JOIN checkpoints AS c ON c.session_id = :sid AND c.branch_id = view.id
+WHERE c.seq <= coalesce(view.bound, :max)
+ORDER BY c.seq, c.turn
+"""
+)
+CHECKPOINT_AT_SQL = (
+    VIEW
+    + f"""
+SELECT {CHECKPOINT_COLUMNS}
+FROM view JOIN checkpoints AS c
+     ON c.session_id = :sid AND c.branch_id = view.id AND c.turn = :turn
+WHERE c.seq <= coalesce(view.bound, :max)
+ORDER BY c.seq DESC LIMIT 1
+"""
+)
+
+# Sessions with aggregates; ``:only`` restricts to one id (NULL = all).
+SESSIONS_SQL = """
+WITH RECURSIVE view(sid, id, parent, fork_seq, bound) AS (
+    SELECT s.id, b.id, b.parent_branch, b.fork_seq, NULL
+    FROM sessions AS s JOIN branches AS b ON b.session_id = s.id AND b.id = s.head_branch
+    WHERE :only IS NULL OR s.id = :only
+    UNION ALL
+    SELECT view.sid, b.id, b.parent_branch, b.fork_seq,
+           CASE WHEN view.bound IS NULL THEN view.fork_seq
+                ELSE min(view.bound, view.fork_seq) END
+    FROM branches AS b JOIN view ON b.session_id = view.sid AND b.id = view.parent
+),
+turns(sid, n) AS (
+    SELECT view.sid, max(c.turn)
+    FROM view JOIN checkpoints AS c ON c.session_id = view.sid AND c.branch_id = view.id
+    WHERE c.seq <= coalesce(view.bound, :max)
+    GROUP BY view.sid
+),
+messages(sid, n) AS (
+    SELECT view.sid, count(*)
+    FROM view JOIN events AS e ON e.session_id = view.sid AND e.branch_id = view.id
+    WHERE e.seq <= coalesce(view.bound, :max)
+      AND e.kind IN ('message_completed', 'message_streaming')
+    GROUP BY view.sid
+),
+costs(sid, usd) AS (
+    SELECT e.session_id, total(coalesce(json_extract(e.payload, '$.cost_usd'), 0))
+    FROM events AS e
+    WHERE e.kind = 'usage_recorded' AND (:only IS NULL OR e.session_id = :only)
+    GROUP BY e.session_id
+)
+SELECT s.id, s.title, s.topic, s.pack_name, s.pack_json, s.model, s.created, s.updated,
+       s.head_branch, coalesce(turns.n, 0), coalesce(costs.usd, 0.0), coalesce(messages.n, 0)
+FROM sessions AS s
+LEFT JOIN turns ON turns.sid = s.id
+LEFT JOIN messages ON messages.sid = s.id
+LEFT JOIN costs ON costs.sid = s.id
+WHERE :only IS NULL OR s.id = :only
+ORDER BY s.updated DESC, s.created DESC, s.id
+"""
+
+
+def event_row(row: Sequence[Any]) -> EventRow:
+    kind, payload = str(row[2]), decode(row[4])
+    if kind == STREAMING:  # the process died while this message streamed
+        kind, payload = COMPLETED, {**payload, "interrupted": True}
+    return EventRow(int(row[0]), str(row[1]), kind, str(row[3]), payload, parse_time(row[5]))
+
+
+def checkpoint_row(row: Sequence[Any]) -> CheckpointRow:
+    return CheckpointRow(
+        int(row[0]), str(row[1]), int(row[2]), decode(row[3]), str(row[4]), parse_time(row[5])
+    )
+
+
+def session_row(row: Sequence[Any]) -> SessionRow:
+    return SessionRow(
+        id=row[0],
+        title=row[1],
+        topic=row[2],
+        pack_name=row[3],
+        pack_json=decode(row[4]),
+        model=row[5],
+        created=parse_time(row[6]),
+        updated=parse_time(row[7]),
+        head_branch=row[8],
+        turns=int(row[9]),
+        cost_usd=float(row[10]),
+        messages=int(row[11]),
+    )

@@ -1,0 +1,193 @@
+"""The database schema as an ordered list of migrations, and the code that applies them.
+
+The schema version lives in ``PRAGMA user_version``: version ``N`` means the first ``N``
+entries of :data:`MIGRATIONS` have been applied. Each migration runs in its own
+``BEGIN IMMEDIATE`` transaction together with the ``user_version`` bump, so a migration is
+applied completely or not at all, and two processes opening the same file cannot both apply it.
+
+To change the schema, append a migration (an SQL script or an async callable taking the
+connection); never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sqlite3
+from collections.abc import Awaitable, Callable, Iterator
+from pathlib import Path
+
+import aiosqlite
+
+
+class StoreError(Exception):
+    """A problem with the session database; the message is one sentence naming the file and fix."""
+
+    def __init__(self, message: str, path: Path | None = None) -> None:
+        super().__init__(message)
+        self.path = path
+
+
+Migration = str | Callable[[aiosqlite.Connection], Awaitable[None]]
+
+SCHEMA_V1 = """
+CREATE TABLE sessions (
+    id          TEXT PRIMARY KEY,
+    title       TEXT NOT NULL,
+    topic       TEXT NOT NULL,
+    pack_name   TEXT NOT NULL,
+    pack_json   TEXT NOT NULL,
+    model       TEXT NOT NULL,
+    created     TEXT NOT NULL,
+    updated     TEXT NOT NULL,
+    head_branch TEXT NOT NULL
+);
+CREATE INDEX sessions_updated ON sessions (updated);
+
+CREATE TABLE branches (
+    id            TEXT PRIMARY KEY,
+    session_id    TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    parent_branch TEXT,
+    fork_seq      INTEGER,
+    name          TEXT NOT NULL,
+    created       TEXT NOT NULL,
+    UNIQUE (session_id, id),
+    FOREIGN KEY (session_id, parent_branch)
+        REFERENCES branches (session_id, id) ON DELETE CASCADE,
+    CHECK ((parent_branch IS NULL) = (fork_seq IS NULL)),
+    CHECK (fork_seq IS NULL OR fork_seq >= 0)
+);
+CREATE INDEX branches_parent ON branches (session_id, parent_branch);
+
+CREATE TABLE events (
+    id         INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    branch_id  TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    kind       TEXT NOT NULL,
+    agent      TEXT NOT NULL DEFAULT '',
+    payload    TEXT NOT NULL,
+    created    TEXT NOT NULL,
+    UNIQUE (session_id, seq),
+    FOREIGN KEY (session_id, branch_id)
+        REFERENCES branches (session_id, id) ON DELETE CASCADE
+);
+CREATE INDEX events_branch_seq ON events (session_id, branch_id, seq);
+CREATE INDEX events_usage ON events (session_id) WHERE kind = 'usage_recorded';
+
+CREATE TABLE checkpoints (
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    branch_id  TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    turn       INTEGER NOT NULL,
+    state_json TEXT NOT NULL,
+    label      TEXT NOT NULL DEFAULT '',
+    created    TEXT NOT NULL,
+    PRIMARY KEY (session_id, branch_id, turn),
+    FOREIGN KEY (session_id, branch_id)
+        REFERENCES branches (session_id, id) ON DELETE CASCADE
+) WITHOUT ROWID;
+CREATE INDEX checkpoints_branch_seq ON checkpoints (session_id, branch_id, seq);
+"""
+
+#: Ordered migrations; index ``i`` takes the schema from version ``i`` to ``i + 1``.
+MIGRATIONS: list[Migration] = [SCHEMA_V1]
+
+
+def latest_version() -> int:
+    """The schema version this code writes (read at call time, so tests can patch the list)."""
+    return len(MIGRATIONS)
+
+
+def split_sql(script: str) -> Iterator[str]:
+    """Split an SQL script into complete statements (trigger bodies stay whole)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            buffer = ""
+            if statement.rstrip(";").strip():
+                yield statement
+    leftover = [ln for ln in buffer.splitlines() if ln.strip() and not ln.strip().startswith("--")]
+    if leftover:
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:60]!r}")
+
+
+def newer_schema_error(path: Path, found: int, known: int) -> StoreError:
+    return StoreError(
+        f"{path} was written by a newer agentchat (schema {found}, this one knows {known}); "
+        "upgrade agentchat or use --db to choose another file.",
+        path,
+    )
+
+
+def corrupt_error(path: Path) -> StoreError:
+    return StoreError(
+        f"{path} is not an agentchat database or is damaged; it was left untouched — move it "
+        "aside or use --db to choose another file.",
+        path,
+    )
+
+
+def locked_error(path: Path) -> StoreError:
+    return StoreError(
+        f"{path} stayed locked by another program for over 5 seconds; close it and retry, or "
+        "use --db to choose another file.",
+        path,
+    )
+
+
+async def read_version(conn: aiosqlite.Connection) -> tuple[int, int]:
+    """``(user_version, number of schema objects)``, read in one statement (one snapshot)."""
+    async with conn.execute(
+        "SELECT (SELECT user_version FROM pragma_user_version),"
+        " (SELECT count(*) FROM sqlite_master)"
+    ) as cursor:
+        row = await cursor.fetchone()
+    assert row is not None
+    return int(row[0]), int(row[1])
+
+
+async def _rollback(conn: aiosqlite.Connection) -> None:
+    with contextlib.suppress(sqlite3.Error):
+        await conn.execute("ROLLBACK")
+
+
+async def migrate(conn: aiosqlite.Connection, path: Path) -> int:
+    """Apply every pending migration, each in its own transaction; return the final version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    target = latest_version()
+    while True:
+        await conn.execute("BEGIN IMMEDIATE")
+        current = -1
+        try:
+            current, _ = await read_version(conn)
+            if current > target:
+                raise newer_schema_error(path, current, target)
+            if current == target:
+                await conn.execute("COMMIT")
+                return current
+            step = MIGRATIONS[current]
+            if isinstance(step, str):
+                for statement in split_sql(step):
+                    await conn.execute(statement)
+            else:
+                await step(conn)
+            await conn.execute(f"PRAGMA user_version = {current + 1}")
+            await conn.execute("COMMIT")
+        except StoreError:
+            await _rollback(conn)
+            raise
+        except (sqlite3.Error, ValueError) as exc:
+            await _rollback(conn)
+            raise StoreError(
+                f"Could not upgrade {path} from schema {current} to {current + 1} ({exc}); "
+                "the file was left as it was — report this bug, or use --db to choose another "
+                "file.",
+                path,
+            ) from exc
+        except BaseException:
+            await _rollback(conn)
+            raise

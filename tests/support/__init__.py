@@ -1,0 +1,1 @@
+"""Test support: the scripted OpenAI-compatible server (see ``openai_server``)."""
