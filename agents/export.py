@@ -9,7 +9,7 @@ from agents.events import UsageRecorded
 from agents.history import load_events, no_such_session
 from agents.logs import redact
 from agents.state import SharedState
-from agents.store import Store
+from agents.store import Store, StoreError
 
 EXPORT_FORMAT = "agentchat-session"
 EXPORT_VERSION = 1
@@ -62,10 +62,28 @@ async def export_json(store: Store, session_id: str) -> dict[str, Any]:
         ],
         "checkpoints": [
             {"branch_id": c.branch_id, "seq": c.seq, "turn": c.turn, "state": c.state,
-             "label": c.label}
+             "label": c.label, "created": c.created.isoformat()}
             for c in checkpoints
         ],
     }
+
+
+async def import_json(store: Store, data: Any, source: str = "the file") -> str:
+    """Load a JSON export back into the store exactly as it was; return the session id."""
+    if not isinstance(data, dict) or data.get("format") != EXPORT_FORMAT:
+        raise StoreError(f"{source} is not an agentchat session export (no "
+                         f'"format": "{EXPORT_FORMAT}"); export one with `sessions export`')
+    version = data.get("version")
+    if not isinstance(version, int) or version > EXPORT_VERSION:
+        raise StoreError(f"{source} is export version {version}, newer than this agentchat "
+                         f"reads ({EXPORT_VERSION}); upgrade agentchat")
+    try:
+        session = data["session"]
+        await store.import_tree(session, data["branches"], data["events"], data["checkpoints"])
+    except (KeyError, TypeError) as exc:
+        raise StoreError(f"{source} is missing the field {exc} of a session export; "
+                         "it may be truncated") from None
+    return str(session["id"])
 
 
 def _state_md(state: SharedState) -> list[str]:

@@ -49,7 +49,8 @@ from agents.state import (
 from agents.store import Store
 from personas.models import Pack, Persona
 
-NON_FATAL_ERRORS = frozenset({"content_filter", "context_window", "bad_request"})
+# A persona's failed message is kept (interrupted) and the chat goes on; others stop it.
+NON_FATAL_ERRORS = frozenset({"content_filter", "context_window", "bad_request", "dropped"})
 MAX_SPEAKERS = 3
 
 

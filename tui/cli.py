@@ -237,5 +237,48 @@ def sessions_delete(session_id: str, yes: bool, db: str | None) -> None:
     _run_async(lambda: delete_session(_db_path(db), session_id, yes))
 
 
+@sessions.command("fork")
+@click.argument("session_id")
+@click.option("--at", "turn", type=click.IntRange(min=0), required=True, metavar="TURN",
+              help="The turn whose checkpoint the new branch starts from.")
+@click.option("--branch", metavar="B", help="Branch (name or id) to fork from; default: head.")
+@db_option
+def sessions_fork(session_id: str, turn: int, branch: str | None, db: str | None) -> None:
+    """Fork a new branch at a turn; the old branch stays intact."""
+    from tui.replay_commands import fork_session
+
+    _run_async(lambda: fork_session(_db_path(db), session_id, turn, branch))
+
+
+@sessions.command("import")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@db_option
+def sessions_import(file: Path, db: str | None) -> None:
+    """Load a JSON export (every branch) back into the database."""
+    from tui.replay_commands import import_session
+
+    _run_async(lambda: import_session(_db_path(db), file))
+
+
+@main.command()
+@click.argument("session_id")
+@click.option("--headless", is_flag=True, help="Print the transcript as it plays.")
+@click.option("--branch", metavar="B", help="Branch (name or id) to replay; default: head.")
+@click.option("--delay", type=click.FloatRange(min=0), default=0.4, show_default=True,
+              metavar="SECONDS", help="Pause between messages.")
+@db_option
+def replay(session_id: str, headless: bool, branch: str | None, delay: float,
+           db: str | None) -> None:
+    """Replay a saved session turn by turn, with no model call at all."""
+    if not headless:
+        from tui.app import run_replay
+
+        run_replay(db_path=_db_path(db), session_id=session_id, branch=branch)
+        return
+    from tui.replay_commands import replay_headless
+
+    _run_async(lambda: replay_headless(_db_path(db), session_id, branch, delay))
+
+
 if __name__ == "__main__":
     main()

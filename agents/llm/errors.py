@@ -57,6 +57,8 @@ _KINDS: list[tuple[str, str, bool, str]] = [
      "{model} denied access with this API key; check the key's permissions"),
     ("NotFoundError", "not_found", False,
      "{model} is not a model the provider knows; check --model"),
+    ("MidStreamFallbackError", "dropped", True,
+     "the connection to {model} dropped in the middle of its answer"),
     ("RateLimitError", "rate_limit", True, "{model} is rate-limiting requests (429)"),
     ("Timeout", "timeout", True, "{model} did not answer in time"),
     ("ServiceUnavailableError", "unavailable", True, "{model}'s provider is unavailable (503)"),

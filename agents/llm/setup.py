@@ -20,6 +20,7 @@ def load_litellm() -> ModuleType:
             return _litellm
         os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
         os.environ.setdefault("LITELLM_LOG", "ERROR")
+        os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # DEV mode would read a .env file
         import litellm
 
         litellm.suppress_debug_info = True

@@ -368,6 +368,49 @@ class Store:
         )
         return [queries.checkpoint_row(r) for r in rows]
 
+    async def import_tree(
+        self,
+        session: Mapping[str, Any],
+        branches: Iterable[Mapping[str, Any]],
+        events: Iterable[Mapping[str, Any]],
+        checkpoints: Iterable[Mapping[str, Any]],
+    ) -> None:
+        """Insert a whole exported session tree as it was, in one transaction."""
+        sid = str(session["id"])
+        async with self._write(f"import session {sid}") as conn:
+            cursor = await conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,))
+            if await cursor.fetchone() is not None:
+                raise StoreError(
+                    f"session {sid} is already in {self._path}; delete it first or import "
+                    "into another database with --db.", self._path)
+            await conn.execute(
+                "INSERT INTO sessions (id, title, topic, pack_name, pack_json, model, created,"
+                " updated, head_branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (sid, session["title"], session["topic"], session["pack_name"],
+                 encode(session["pack"]), session["model"], session["created"],
+                 session["updated"], session["head_branch"]),
+            )
+            for b in branches:
+                await conn.execute(
+                    "INSERT INTO branches (id, session_id, parent_branch, fork_seq, name, created)"
+                    " VALUES (?, ?, ?, ?, ?, ?)",
+                    (b["id"], sid, b["parent_branch"], b["fork_seq"], b["name"], b["created"]),
+                )
+            for e in events:
+                await conn.execute(
+                    "INSERT INTO events (session_id, branch_id, seq, kind, agent, payload,"
+                    " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (sid, e["branch_id"], e["seq"], e["kind"], e["agent"], encode(e["payload"]),
+                     e["created"]),
+                )
+            for c in checkpoints:
+                await conn.execute(
+                    "INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json, label,"
+                    " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (sid, c["branch_id"], c["seq"], c["turn"], encode(c["state"]), c["label"],
+                     c.get("created") or now_iso()),
+                )
+
     async def all_events(self, session_id: str) -> list[EventRow]:
         """Every event of every branch of the session, ordered by seq (for exports)."""
         rows = await self._fetch(

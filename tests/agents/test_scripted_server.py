@@ -10,6 +10,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -34,8 +35,20 @@ MESSAGES = [{"role": "system", "content": "You are Ada, a pragmatic engineer who
             {"role": "user", "content": "What next?"}]
 
 
+_OPEN: list[http.client.HTTPConnection] = []
+
+
+@pytest.fixture(autouse=True)
+def _close_connections() -> Iterator[None]:
+    yield
+    while _OPEN:
+        _OPEN.pop().close()
+
+
 def _connect(server: ScriptedServer, timeout: float = 10) -> http.client.HTTPConnection:
-    return http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
+    _OPEN.append(conn)
+    return conn
 
 
 def _post(server: ScriptedServer, body: dict[str, Any],
@@ -269,6 +282,16 @@ def test_parallel_requests_are_all_answered(scripted_server: ScriptedServer) -> 
     assert len(scripted_server.requests) == 4
 
 
+def test_a_failing_responder_becomes_a_500(scripted_server: ScriptedServer) -> None:
+    def broken(body: dict[str, Any]) -> Text:
+        raise KeyError("missing")
+
+    scripted_server.responder = broken
+    response = _post(scripted_server, {"model": "m", "messages": []})
+    assert response.status == 500
+    assert "KeyError" in json.loads(response.read())["error"]["message"]
+
+
 def test_unknown_path_is_a_404(scripted_server: ScriptedServer) -> None:
     conn = _connect(scripted_server)
     conn.request("POST", "/v1/embeddings", "{}")
@@ -284,6 +307,7 @@ def test_module_entry_point_serves_until_interrupted() -> None:
         line = proc.stdout.readline()
         url = urlsplit(line.split()[line.split().index("at") + 1])
         conn = http.client.HTTPConnection(url.hostname or "", url.port, timeout=10)
+        _OPEN.append(conn)
         conn.request("GET", "/v1/models")
         assert json.loads(conn.getresponse().read())["data"][0]["id"] == "test-model"
         proc.send_signal(signal.SIGINT)
@@ -291,3 +315,5 @@ def test_module_entry_point_serves_until_interrupted() -> None:
     finally:
         proc.kill()
         proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()

@@ -61,6 +61,7 @@ __all__ = [
 class _HTTPServer(ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False
+    request_queue_size = 64
     owner: ScriptedServer
 
     def handle_error(self, request: Any, client_address: Any) -> None:
@@ -251,7 +252,12 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._reply_id = self.owner._new_id()
         try:
-            self._answer(self.owner.next_reply(body), body)
+            reply = self.owner.next_reply(body)
+        except Exception as exc:  # a test's responder is broken: say so to the client
+            self._send_error(Error(500, f"The scripted responder raised {exc!r}."))
+            return
+        try:
+            self._answer(reply, body)
         except (_Abort, OSError):
             self._hang_up()
 
@@ -284,6 +290,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif isinstance(reply, Drop):
             if stream:
                 self._start_stream()
+                self._event(self._chunk(body, {"role": "assistant", "content": ""}))
                 for piece in pieces(reply.content, reply.chunk_size, reply.after_chunks):
                     self._event(self._chunk(body, {"content": piece}))
             raise _Abort
@@ -392,7 +399,11 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8765)
     args = parser.parse_args(argv)
-    server = ScriptedServer(args.host, args.port).start()
+    try:
+        server = ScriptedServer(args.host, args.port).start()
+    except OSError as exc:
+        parser.exit(2, f"Cannot listen on {args.host}:{args.port} ({exc.strerror}); "
+                       "pick another port with --port.\n")
     print(f"Scripted OpenAI-compatible server at {server.url} (Ctrl-C stops it)", flush=True)
     try:
         threading.Event().wait()
