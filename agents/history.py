@@ -31,12 +31,18 @@ class SessionSnapshot:
     last_seq: int = 0
     other_branches_usd: float = 0.0
     resumed: bool = False
+    routing: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def fresh(cls, session_id: str, branch_id: str, pack: Pack, topic: str,
               model: str) -> SessionSnapshot:
         return cls(session_id=session_id, branch_id=branch_id, pack=pack, topic=topic,
                    model=model, state=SharedState(goal=topic))
+
+
+def checkpoint_state(stored: dict[str, Any]) -> SharedState:
+    """The shared state of a stored checkpoint (without the pattern's routing state)."""
+    return SharedState.model_validate({k: v for k, v in stored.items() if k != "_routing"})
 
 
 def no_such_session(session_id: str) -> StoreError:
@@ -105,6 +111,9 @@ async def load_snapshot(
         last = checkpoints[-1]
         snap.turn = last.turn
         snap.opened = True
-        snap.state = SharedState.model_validate(last.state)
+        state = dict(last.state)
+        routing = state.pop("_routing", None)
+        snap.routing = routing if isinstance(routing, dict) else {}
+        snap.state = SharedState.model_validate(state)
     snap.other_branches_usd = max(0.0, float(row.cost_usd or 0.0) - snap.ledger.total_usd)
     return snap

@@ -25,19 +25,23 @@ _FENCE = re.compile(r"```(?:json)?\s*(\{.*?\})\s*```", re.DOTALL)
 _BRACES = re.compile(r"\{.*\}", re.DOTALL)
 
 
-def parse_decision(text: str, allowed: list[str], max_speakers: int) -> Decision:
-    """Parse and check a decision; raise DecisionError with a one-line reason when invalid."""
-    candidates = [text.strip()]
-    candidates += _FENCE.findall(text)
-    candidates += _BRACES.findall(text)
-    data: object = None
+def parse_json_object(text: str) -> dict[str, object] | None:
+    """The JSON object in a model's answer (bare, fenced, or amid prose), or None."""
+    candidates = [text.strip(), *_FENCE.findall(text), *_BRACES.findall(text)]
     for candidate in candidates:
         try:
             data = json.loads(candidate)
-            break
         except json.JSONDecodeError:
             continue
-    if not isinstance(data, dict):
+        if isinstance(data, dict):
+            return data
+    return None
+
+
+def parse_decision(text: str, allowed: list[str], max_speakers: int) -> Decision:
+    """Parse and check a decision; raise DecisionError with a one-line reason when invalid."""
+    data = parse_json_object(text)
+    if data is None:
         raise DecisionError("the answer is not a JSON object")
     try:
         decision = Decision.model_validate(data)

@@ -120,6 +120,16 @@ def persona_messages(
     return [{"role": "system", "content": system}, {"role": "user", "content": user}]
 
 
+def task_messages(pack: Pack, persona: Persona, topic: str, task: str) -> list[dict[str, Any]]:
+    """A stateless worker's prompt: its own role and one task, no conversation."""
+    system = (
+        f"{persona.system_prompt.strip()}\n\nYou are {persona.name}, a worker on the "
+        f"{pack.name} team. You get one task at a time; answer it completely and concisely."
+    )
+    user = f"Overall goal: {topic}\n\nYour task:\n{task}"
+    return [{"role": "system", "content": system}, {"role": "user", "content": user}]
+
+
 def opening_instruction(topic: str) -> str:
     return (
         f"Open the meeting on: {topic}. State the goal in one sentence and propose a short "
@@ -137,7 +147,7 @@ def decision_schema(allowed: list[str], max_speakers: int) -> dict[str, Any]:
                 "minItems": 1,
                 "maxItems": max_speakers,
             },
-            "reason": {"type": "string"},
+            "reason": {"type": "string", "maxLength": 160},
             "done": {"type": "boolean"},
         },
         "required": ["speakers", "reason", "done"],

@@ -1,74 +1,43 @@
-"""The run loop: the moderator opens, decides who speaks each turn, personas stream their
-messages, state patches are applied, everything is committed and emitted as events."""
+"""The run loop: the pattern decides what runs next, personas stream their messages, state
+patches are applied, everything is committed and emitted as events."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
-import time
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from agents import prompts
-from agents.cost import CostLedger, call_cost, check_budget, worst_case_cost
+from agents.cost import CostLedger
 from agents.events import (
     PERSISTED_KINDS,
     BranchForked,
     CheckpointCreated,
     ErrorRaised,
     Event,
-    HumanInputRequested,
-    MessageCompleted,
-    MessageStarted,
     ModeratorDecision,
-    PatchRejected,
     SessionEnded,
     SessionPaused,
     SessionStarted,
-    StatePatched,
-    TokenDelta,
     TurnStarted,
-    UsageRecorded,
     event_payload,
 )
 from agents.history import SessionSnapshot, load_snapshot
-from agents.llm.client import LiteLLMClient, LLMChunk, LLMClient, LLMRequest
+from agents.llm.client import LiteLLMClient, LLMClient
 from agents.llm.errors import LLMError
 from agents.llm.models import choose_model
-from agents.moderator import DecisionError, parse_decision, round_robin
-from agents.state import (
-    PATCH_TOOL,
-    PatchError,
-    SharedState,
-    StatePatch,
-    apply_patch,
-    extract_patch,
-)
+from agents.patterns import make_pattern
+from agents.patterns.base import Pattern, Result, Step
+from agents.session_options import RunOptions
+from agents.speaker import LOCAL_TRANSCRIPT_CHARS, SessionStop, Speaker
+from agents.state import SharedState, StatePatch, apply_patch
 from agents.store import Store
-from personas.models import Pack, Persona
+from personas.models import Pack
 
-# A persona's failed message is kept (interrupted) and the chat goes on; others stop it.
-NON_FATAL_ERRORS = frozenset({"content_filter", "context_window", "bad_request", "dropped"})
-MAX_SPEAKERS = 3
-
-
-@dataclass
-class RunOptions:
-    model: str | None = None
-    api_base: str | None = None
-    max_turns: int | None = None
-    budget_usd: float | None = None
-    human_seats: frozenset[str] = frozenset()
-    transcript_chars: int = 12000
-
-
-class _Stop(Exception):
-    def __init__(self, reason: str, detail: str = "") -> None:
-        super().__init__(detail)
-        self.reason = reason
-        self.detail = detail
+__all__ = ["RunOptions", "Session"]
 
 
 @dataclass
@@ -84,8 +53,8 @@ class _Runtime:
     runner: asyncio.Task[None] | None = None
 
 
-class Session:
-    """One group chat. Iterate :meth:`events` to run it; control it from anywhere meanwhile."""
+class Session(Speaker):
+    """One chat. Iterate :meth:`events` to run it; control it from anywhere meanwhile."""
 
     def __init__(
         self,
@@ -117,6 +86,13 @@ class Session:
         self.budget_usd = options.budget_usd or self.pack.budget.session_usd
         self.max_turns = options.max_turns or self.pack.termination.max_turns
         self.human_seats: set[str] = set(options.human_seats)
+        self.interactive = options.interactive
+        self.budget_chars = options.transcript_chars
+        if self.model.startswith("local/"):
+            self.budget_chars = min(self.budget_chars, LOCAL_TRANSCRIPT_CHARS)
+        self.pattern: Pattern = make_pattern(self.pack)
+        self.pattern.restore(snapshot.routing)
+        self._human_seen = len(self.lines)
         self.paused = False
         self.finished = False
         self.end_reason: str | None = None
@@ -250,10 +226,14 @@ class Session:
         self.opened = snapshot.opened
         self.last_seq = snapshot.last_seq
         self.other_branches_usd = snapshot.other_branches_usd
+        self.pattern = make_pattern(self.pack)
+        self.pattern.restore(snapshot.routing)
+        self._human_seen = len(self.lines)
 
     def _poke(self) -> None:
         if self._rt is not None:
             self._rt.wake.set()
+
 
     # ---------------------------------------------------------------- the loop
 
@@ -289,8 +269,9 @@ class Session:
         assert self._rt is not None
         await self._rt.queue.put(event)
 
-    def _ids(self, event_cls: type[Any], **fields: Any) -> Any:
-        return event_cls(session_id=self.id, branch_id=self.branch_id, **fields)
+    async def emit(self, event: Event) -> None:
+        """For patterns: emit (and persist) an event of their own, such as a handoff."""
+        await self._emit(event)
 
     async def _run(self) -> None:
         await self._emit(self._ids(
@@ -305,11 +286,11 @@ class Session:
                 await self._wait_if_paused()
                 await self._flush_human()
                 if self.turn >= self.max_turns:
-                    raise _Stop("max_turns", f"reached {self.max_turns} turns")
+                    raise SessionStop("max_turns", f"reached {self.max_turns} turns")
                 await self._turn()
                 if self._steps > 0:
                     self._steps -= 1
-        except _Stop as stop:
+        except SessionStop as stop:
             await self._end(stop.reason, stop.detail)
         except asyncio.CancelledError:
             await self._end("user", "stopped by the user")
@@ -330,7 +311,7 @@ class Session:
         announced = False
         while True:
             if self._stop_requested:
-                raise _Stop("user", "stopped by the user")
+                raise SessionStop("user", "stopped by the user")
             if not self.paused or self._steps > 0:
                 break
             if not announced:
@@ -349,293 +330,110 @@ class Session:
                 agent="human", name="You", role="human", text=item.text, to=item.to,
                 message_id=uuid.uuid4().hex[:12])
 
+    def new_human_lines(self) -> list[prompts.Line]:
+        fresh = [line for line in self.lines[self._human_seen:] if line.agent == "human"]
+        self._human_seen = len(self.lines)
+        return fresh
+
+    async def wait_for_human(self) -> bool:
+        """Wait until the human says something (or the session is stopped)."""
+        assert self._rt is not None
+        while not self._pending:
+            if self._stop_requested:
+                return False
+            self._rt.wake.clear()
+            await self._rt.wake.wait()
+        await self._flush_human()
+        return True
+
+    def transcript(self, budget_chars: int | None = None) -> str:
+        return prompts.render_transcript(self.lines, budget_chars or self.budget_chars)
+
     # ---------------------------------------------------------------- turns
 
     async def _opening(self) -> None:
-        mod = self.pack.moderator
-        await self._speak(mod, prompts.opening_instruction(self.topic), turn=0)
+        opening = self.pattern.opening(self)
+        speaker = ""
+        if opening is not None:
+            result = await self.run_assignment(opening, 0)
+            speaker = opening.persona.id
+            await self.pattern.after_step(self, Step([opening], "opening"), [result])
         if not self.state.goal:
-            self.state = apply_patch(self.state, StatePatch(set_goal=self.topic), mod.id)
+            self.state = apply_patch(self.state, StatePatch(set_goal=self.topic), speaker)
         self.opened = True
-        await self._checkpoint(0, mod.id)
+        await self._checkpoint(0, speaker or "start")
 
     async def _turn(self) -> None:
+        step = await self.pattern.next_step(self)
+        if not isinstance(step, Step):
+            raise SessionStop(step.reason, step.detail)
         turn = self.turn + 1
-        addressed = next((to for to in reversed(self._last_human()) if to), None)
-        speakers, reason, done, fallback, why = await self._decide(turn, addressed)
+        speakers = [a.persona.id for a in step.assignments]
         await self._emit(self._ids(
-            ModeratorDecision, turn=turn, speakers=speakers, reason=reason, done=done,
-            fallback=fallback, fallback_reason=why))
-        if done:
-            raise _Stop("goal_met", reason)
+            ModeratorDecision, turn=turn, speakers=speakers, reason=step.reason,
+            fallback=step.fallback, fallback_reason=step.fallback_reason))
         await self._emit(self._ids(TurnStarted, turn=turn, speakers=speakers))
         self.turn = turn
-        personas = [p for p in (self.pack.persona(s) for s in speakers) if p is not None]
-        if len(personas) == 1:
-            await self._speak(personas[0], self._instruction(personas[0], reason), turn)
-        else:
-            await self._speak_together(personas, reason, turn)
-        self.last_speaker = speakers[-1]
+        results = await self._run_step(step, turn)
+        if speakers:
+            self.last_speaker = speakers[-1]
+        await self.pattern.after_step(self, step, results)
         await self._checkpoint(turn, ",".join(speakers))
         if self._stop_requested:
-            raise _Stop("user", "stopped by the user")
-        phrase = self.pack.termination.stop_phrase
-        recent = self.lines[-len(personas):]
-        if phrase and any(phrase.lower() in line.text.lower() for line in recent):
-            raise _Stop("stop_phrase", f"someone said {phrase!r}")
+            raise SessionStop("user", "stopped by the user")
+        self._check_termination(results)
 
-    def _last_human(self) -> list[str | None]:
-        """Addressees of the human messages since the last persona spoke."""
-        out: list[str | None] = []
-        for line in reversed(self.lines):
-            if line.agent != "human":
-                break
-            out.append(line.to)
-        return list(reversed(out))
+    async def _run_step(self, step: Step, turn: int) -> list[Result]:
+        if len(step.assignments) == 1:
+            return [await self.run_assignment(step.assignments[0], turn)]
+        limit = asyncio.Semaphore(step.concurrency or len(step.assignments))
 
-    def _instruction(self, persona: Persona, reason: str) -> str:
-        return (f"{self.pack.moderator.name} gives you the floor ({reason}). "
-                f"It is your turn, {persona.name}: reply in a few sentences.")
+        async def bounded(index: int) -> Result:
+            async with limit:
+                return await self.run_assignment(step.assignments[index], turn)
 
-    async def _speak_together(self, personas: list[Persona], reason: str, turn: int) -> None:
-        tasks = [asyncio.create_task(self._speak(p, self._instruction(p, reason), turn))
-                 for p in personas]
+        tasks = [asyncio.create_task(bounded(i)) for i in range(len(step.assignments))]
         try:
-            results = await asyncio.gather(*tasks, return_exceptions=True)
+            outcomes = await asyncio.gather(*tasks, return_exceptions=True)
         finally:
             for task in tasks:
                 task.cancel()
-        for result in results:
-            if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
-                raise result
+        results: list[Result] = []
+        for outcome in outcomes:
+            if isinstance(outcome, BaseException):
+                raise outcome
+            results.append(outcome)
+        return results
 
-    async def _decide(
-        self, turn: int, addressed: str | None
-    ) -> tuple[list[str], str, bool, bool, str]:
-        allowed = [p.id for p in self.pack.speakers]
-        mod = self.pack.moderator
-        error: str | None = None
-        for _attempt in range(2):
-            messages = prompts.decision_messages(
-                self.pack, self.topic, self.state, self.lines, allowed=allowed, turn=turn,
-                max_turns=self.max_turns, pending_address=addressed,
-                budget_chars=self.options.transcript_chars, error=error)
-            request = LLMRequest(
-                model=self.model, messages=messages, temperature=0.2, max_tokens=200,
-                response_format=prompts.response_format(
-                    prompts.decision_schema(allowed, MAX_SPEAKERS)),
-                api_base=self.options.api_base)
-            text, _tools, _finish = await self._call(mod.id, request, turn, overhead=True)
-            try:
-                decision = parse_decision(text, allowed, MAX_SPEAKERS)
-            except DecisionError as exc:
-                error = str(exc)
-                continue
-            return decision.speakers, decision.reason, decision.done, False, ""
-        rule = round_robin(allowed, self.last_speaker, addressed)
-        return rule.speakers, rule.reason, False, True, f"invalid decision twice ({error})"
-
-    async def _call(
-        self, agent: str, request: LLMRequest, turn: int, *, overhead: bool,
-        on_text: Any = None,
-    ) -> tuple[str, list[Any], str | None]:
-        """One model call with the budget checked first and usage recorded after."""
-        estimate = await asyncio.to_thread(
-            worst_case_cost, request.model, request.messages, request.max_tokens)
-        ledger_view = CostLedger(agents=self.ledger.agents, overhead=self.ledger.overhead,
-                                 per_turn={})
-        verdict = check_budget(
-            _with_offset(ledger_view, self.other_branches_usd), agent=agent, overhead=overhead,
-            estimate=estimate, session_usd=self.budget_usd,
-            per_persona_usd=self.pack.budget.per_persona_usd)
-        if not verdict.allowed:
-            if verdict.scope == "session":
-                raise _Stop("budget", verdict.reason)
-            raise _PersonaBudget(verdict.reason)
-        started = time.monotonic()
-        parts: list[str] = []
-        last = LLMChunk()
-        try:
-            async for chunk in self.llm.stream(request):
-                if chunk.text:
-                    parts.append(chunk.text)
-                    if on_text is not None:
-                        await on_text(chunk.text)
-                last = chunk
-        finally:
-            if parts or last.prompt_tokens is not None:
-                await asyncio.shield(
-                    self._record_usage(agent, request, turn, overhead, started, parts, last))
-        return "".join(parts), last.tool_calls, last.finish_reason
-
-    async def _record_usage(
-        self, agent: str, request: LLMRequest, turn: int, overhead: bool, started: float,
-        parts: list[str], last: LLMChunk,
-    ) -> None:
-        latency = (time.monotonic() - started) * 1000
-        text = "".join(parts)
-        prompt_tokens = last.prompt_tokens
-        if prompt_tokens is None:
-            prompt_tokens = sum(len(str(m.get("content", ""))) for m in request.messages) // 4
-        completion_tokens = last.completion_tokens
-        if completion_tokens is None:
-            completion_tokens = max(1, len(text) // 4) if text else 0
-        cost = await asyncio.to_thread(
-            call_cost, request.model, prompt_tokens, completion_tokens)
-        usage = self._ids(
-            UsageRecorded, agent=agent, model=request.model, turn=turn,
-            prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
-            latency_ms=round(latency, 1), cost_usd=cost, overhead=overhead)
-        self.ledger.record(usage)
-        await self._emit(usage)
-
-    async def _speak(self, persona: Persona, instruction: str, turn: int) -> None:
-        if persona.id in self.human_seats:
-            await self._human_seat(persona, turn)
+    def _check_termination(self, results: list[Result]) -> None:
+        term = self.pack.termination
+        met: list[tuple[bool, str]] = []
+        if term.stop_phrase:
+            said = any(term.stop_phrase.lower() in r.text.lower() for r in results)
+            met.append((said, f"someone said {term.stop_phrase!r}"))
+        if term.min_decisions is not None:
+            met.append((len(self.state.decisions) >= term.min_decisions,
+                        f"{len(self.state.decisions)} decisions recorded"))
+        if term.min_artifacts is not None:
+            met.append((len(self.state.artifacts) >= term.min_artifacts,
+                        f"{len(self.state.artifacts)} artifacts written"))
+        if not met:
             return
-        await self._speak_model(persona, instruction, turn)
-
-    async def _speak_model(self, persona: Persona, instruction: str, turn: int) -> None:
-        model = self.model if self.options.model or not persona.model else persona.model
-        use_tools = await asyncio.to_thread(_supports_tools, model)
-        messages = prompts.persona_messages(
-            self.pack, persona, self.topic, self.state, self.lines, instruction=instruction,
-            use_tools=use_tools, budget_chars=self.options.transcript_chars)
-        temperature = persona.temperature if persona.temperature is not None else (
-            self.pack.pack.temperature)
-        request = LLMRequest(
-            model=model, messages=messages, temperature=temperature,
-            max_tokens=self.pack.pack.max_tokens, api_base=self.options.api_base,
-            tools=[PATCH_TOOL] if use_tools else None)
-        message_id = uuid.uuid4().hex[:12]
-        started = self._ids(MessageStarted, message_id=message_id, agent=persona.id,
-                            name=persona.name, role=persona.role, turn=turn)
-        seq = await self.store.begin_message(self.id, self.branch_id, persona.id,
-                                             event_payload(started))
-        await self._emit(started)
-        streamed: list[str] = []
-
-        async def on_text(text: str) -> None:
-            streamed.append(text)
-            await self._emit(self._ids(TokenDelta, message_id=message_id, agent=persona.id,
-                                       text=text))
-
-        try:
-            text, tool_calls, finish = await self._call(
-                persona.id, request, turn, overhead=False, on_text=on_text)
-        except _PersonaBudget as exc:
-            await self._finish(seq, started, "", interrupted=True)
-            await self._emit(self._ids(ErrorRaised, agent=persona.id, message=str(exc)))
-            return
-        except asyncio.CancelledError:
-            await asyncio.shield(self._finish(seq, started, "".join(streamed), interrupted=True))
-            raise
-        except LLMError as exc:
-            await self._finish(seq, started, "".join(streamed), interrupted=True)
-            if exc.kind in NON_FATAL_ERRORS:
-                await self._emit(self._ids(ErrorRaised, agent=persona.id, message=str(exc)))
-                return
-            raise
-        await self._finish(seq, started, text, interrupted=False)
-        if finish == "content_filter":
-            await self._emit(self._ids(
-                ErrorRaised, agent=persona.id,
-                message=f"{persona.name}'s answer was cut by the provider's content filter."))
-        await self._apply_patches(persona, text, tool_calls, turn)
-
-    async def _finish(self, seq: int, started: MessageStarted, text: str,
-                      *, interrupted: bool) -> None:
-        done = self._ids(MessageCompleted, message_id=started.message_id, agent=started.agent,
-                         name=started.name, role=started.role, turn=started.turn, text=text,
-                         interrupted=interrupted)
-        await self.store.finish_message(self.id, seq, event_payload(done))
-        self.last_seq = max(self.last_seq, seq)
-        if text:
-            self.lines.append(prompts.Line(started.agent, started.name, started.role, text))
-        await self._emit(done)
-
-    async def _commit_message(self, *, agent: str, name: str, role: str, text: str,
-                              to: str | None, message_id: str) -> None:
-        done = self._ids(MessageCompleted, message_id=message_id, agent=agent, name=name,
-                         role=role, turn=self.turn, text=text, to=to)
-        self.last_seq = await self.store.append_event(
-            self.id, self.branch_id, done.kind, agent, event_payload(done))
-        self.lines.append(prompts.Line(agent, name, role, text, to))
-        await self._emit(done)
-
-    async def _human_seat(self, persona: Persona, turn: int) -> None:
-        loop = asyncio.get_running_loop()
-        future: asyncio.Future[str | None] = loop.create_future()
-        await self._emit(self._ids(HumanInputRequested, agent=persona.id, turn=turn,
-                                   future=future))
-        text = await future
-        if text:
-            await self._commit_message(agent=persona.id, name=f"{persona.name} (you)",
-                                       role=persona.role, text=text, to=None,
-                                       message_id=uuid.uuid4().hex[:12])
-            await self._apply_patches(persona, text, [], turn)
-
-    async def _apply_patches(self, persona: Persona, text: str, tool_calls: list[Any],
-                             turn: int) -> None:
-        patches: list[tuple[StatePatch | None, str | None]] = []
-        for call in tool_calls:
-            if call.name != "update_shared_state":
-                continue
-            try:
-                patches.append((StatePatch.model_validate_json(call.arguments or "{}"), None))
-            except ValueError as exc:
-                patches.append((None, f"invalid update_shared_state arguments: {_first(exc)}"))
-        patches.append(extract_patch(text))
-        for patch, error in patches:
-            if error is not None:
-                await self._emit(self._ids(PatchRejected, agent=persona.id, turn=turn,
-                                           error=error))
-                continue
-            if patch is None or patch.is_empty():
-                continue
-            try:
-                self.state = apply_patch(self.state, patch, persona.id)
-            except PatchError as exc:
-                await self._emit(self._ids(PatchRejected, agent=persona.id, turn=turn,
-                                           error=str(exc)))
-                continue
-            await self._emit(self._ids(StatePatched, agent=persona.id, turn=turn, patch=patch,
-                                       state=self.state))
+        reason = "stop_phrase" if term.stop_phrase and met[0][0] else "goal_met"
+        if term.mode == "all" and all(ok for ok, _ in met):
+            raise SessionStop(reason, "; ".join(why for _, why in met))
+        if term.mode == "any":
+            for ok, why in met:
+                if ok:
+                    reason = "stop_phrase" if term.stop_phrase and why == met[0][1] else "goal_met"
+                    raise SessionStop(reason, why)
 
     async def _checkpoint(self, turn: int, speaker: str) -> None:
         last = next((line for line in reversed(self.lines) if line.agent != "human"), None)
         summary = prompts.summarise(last.text if last else self.topic)
+        state: dict[str, Any] = self.state.model_dump(mode="json")
+        state["_routing"] = self.pattern.save()
         await self.store.add_checkpoint(
-            self.id, self.branch_id, seq=self.last_seq, turn=turn,
-            state=self.state.model_dump(mode="json"), label=summary)
+            self.id, self.branch_id, seq=self.last_seq, turn=turn, state=state, label=summary)
         await self._emit(self._ids(CheckpointCreated, turn=turn, seq=self.last_seq,
                                    speaker=speaker, summary=summary))
-
-
-class _PersonaBudget(Exception):
-    pass
-
-
-def _first(exc: Exception) -> str:
-    return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-
-
-def _with_offset(ledger: CostLedger, offset: float) -> CostLedger:
-    """The ledger as the session budget sees it: spending on other branches counts too."""
-    if offset <= 0:
-        return ledger
-    from agents.cost import AgentCost
-
-    extra = AgentCost(cost_usd=ledger.overhead.cost_usd + offset)
-    return CostLedger(agents=ledger.agents, overhead=extra, per_turn={})
-
-
-def _supports_tools(model: str) -> bool:
-    if model.startswith("local/"):
-        return False
-    from agents.llm.setup import load_litellm
-
-    try:
-        return bool(load_litellm().supports_function_calling(model=model))
-    except Exception:
-        return False

@@ -8,7 +8,10 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 Role = Literal["moderator", "expert", "critic", "executor"]
-Pattern = Literal["group_chat"]
+Pattern = Literal[
+    "group_chat", "sequential", "parallel", "hierarchical", "router", "orchestrator_worker",
+    "handoff",
+]
 
 PERSONA_ID_PATTERN = r"^[a-z][a-z0-9_-]{0,31}$"
 
@@ -50,10 +53,47 @@ class Budget(_Strict):
 
 
 class Termination(_Strict):
-    """The `[termination]` table."""
+    """The `[termination]` table. ``max_turns`` always ends the session; the other conditions
+    combine with ``mode``: ``any`` ends at the first one met, ``all`` when every one is met."""
 
     max_turns: int = Field(default=12, ge=1, le=10000)
     stop_phrase: str | None = None
+    mode: Literal["any", "all"] = "any"
+    goal_met: bool = True  # the moderator (or the pattern) may declare the goal met
+    min_decisions: int | None = Field(default=None, ge=1)
+    min_artifacts: int | None = Field(default=None, ge=1)
+
+
+class HandoffRule(_Strict):
+    """A `[[flow.handoff_rules]]` entry: hand control to ``to`` when the condition holds."""
+
+    to: str
+    keywords: list[str] = Field(default_factory=list)
+    state: str | None = Field(
+        default=None,
+        pattern=r"^(decisions|open_questions|action_items|open_action_items|artifacts)"
+        r"\s*(>=|<=|==|>|<)\s*\d+$",
+        description='a predicate on the shared state, e.g. "open_questions >= 3"',
+    )
+
+
+class Flow(_Strict):
+    """The `[flow]` table: settings of the orchestration pattern, all optional."""
+
+    order: list[str] = Field(default_factory=list)  # sequential: the pipeline
+    rounds: int = Field(default=1, ge=1, le=100)  # sequential / parallel: passes
+    members: list[str] = Field(default_factory=list)  # parallel / router / handoff: who takes part
+    merge_by: str | None = None  # parallel: who merges; orchestrator_worker: who aggregates
+    workers: list[str] = Field(default_factory=list)  # orchestrator_worker: the pool
+    concurrency: int = Field(default=3, ge=1, le=32)  # orchestrator_worker / parallel bound
+    task_timeout_s: float = Field(default=120.0, gt=0, le=3600)
+    task_attempts: int = Field(default=2, ge=1, le=5)
+    max_tasks: int = Field(default=6, ge=1, le=50)
+    start: str | None = None  # handoff: who is active first
+    escalate_to: str | None = None  # handoff: the more capable persona
+    escalate_model: str | None = None  # handoff: or a more capable model
+    handoff_rules: list[HandoffRule] = Field(default_factory=list)
+    transitions: dict[str, list[str]] = Field(default_factory=dict)  # who may follow whom
 
 
 class Pack(_Strict):
@@ -62,6 +102,7 @@ class Pack(_Strict):
     pack: PackMeta
     budget: Budget = Budget()
     termination: Termination = Termination()
+    flow: Flow = Flow()
     personas: list[Persona] = Field(min_length=2)
 
     @model_validator(mode="after")
@@ -94,7 +135,30 @@ class Pack(_Strict):
             raise PydanticCustomError(
                 "no_expert", 'a pack needs at least one persona with role = "expert"'
             )
+        self._check_flow(set(seen))
         return self
+
+    def _check_flow(self, ids: set[str]) -> None:
+        flow = self.flow
+        named: list[tuple[str, str]] = [("flow.order", i) for i in flow.order]
+        named += [("flow.members", i) for i in flow.members]
+        named += [("flow.workers", i) for i in flow.workers]
+        for field_name, value in (("flow.merge_by", flow.merge_by), ("flow.start", flow.start),
+                                  ("flow.escalate_to", flow.escalate_to)):
+            if value is not None:
+                named.append((field_name, value))
+        named += [("flow.handoff_rules", r.to) for r in flow.handoff_rules]
+        for source, targets in flow.transitions.items():
+            named.append(("flow.transitions", source))
+            named += [("flow.transitions", t) for t in targets]
+        for field_name, value in named:
+            if value not in ids and not (field_name == "flow.transitions" and value == "human"):
+                raise PydanticCustomError(
+                    "unknown_persona",
+                    "{field} names {value!r}, which is not a persona id of this pack "
+                    "(ids: {ids})",
+                    {"field": field_name, "value": value, "ids": ", ".join(sorted(ids))},
+                )
 
     @property
     def name(self) -> str:

@@ -74,6 +74,12 @@ def classify_error(exc: Exception, model: str) -> LLMError:
     """Map any exception from a model call to an LLMError with a clear sentence."""
     if isinstance(exc, LLMError):
         return exc
+    if model.startswith("local/"):
+        from agents.llm.local import find_local_model_error
+
+        local = find_local_model_error(exc)
+        if local is not None:
+            return LLMError("local_model", str(local))
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     names = {cls.__name__ for cls in type(exc).__mro__}

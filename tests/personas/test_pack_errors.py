@@ -215,7 +215,7 @@ def test_unknown_table(valid_pack: str, line_of: LineOf) -> None:
     text = valid_pack + "\n[extras]\nfoo = 1\n"
     assert str(error_of(text)) == (
         f'pack.toml: extras (line {line_of(text, "[extras]")}): unknown key "extras"; '
-        "expected one of pack, budget, termination, personas."
+        "expected one of pack, budget, termination, flow, personas."
     )
 
 

@@ -1,0 +1,1 @@
+"""Model access: the litellm client, the bundled local model, model choice."""
