@@ -122,6 +122,31 @@ class BranchForked(_Event):
     name: str
 
 
+class HandoffOccurred(_Event):
+    """Control passed from one agent to another (handoff pattern)."""
+
+    kind: Literal["handoff_occurred"] = "handoff_occurred"
+    turn: int
+    agent: str  # who hands off
+    to: str
+    how: Literal["explicit", "condition", "escalation"]
+    reason: str
+    model: str | None = None  # escalation to another model
+
+
+class TaskUpdated(_Event):
+    """A unit of delegated work changed status (hierarchical, orchestrator_worker)."""
+
+    kind: Literal["task_updated"] = "task_updated"
+    turn: int
+    task_id: str
+    title: str
+    agent: str  # the assignee
+    status: Literal["queued", "running", "done", "failed", "retrying"]
+    attempt: int = 1
+    detail: str = ""
+
+
 class ErrorRaised(_Event):
     kind: Literal["error_raised"] = "error_raised"
     agent: str
@@ -173,6 +198,8 @@ Event = Annotated[
     | UsageRecorded
     | CheckpointCreated
     | BranchForked
+    | HandoffOccurred
+    | TaskUpdated
     | ErrorRaised
     | SessionPaused
     | SessionEnded
@@ -195,6 +222,8 @@ PERSISTED_KINDS = frozenset(
         "error_raised",
         "session_ended",
         "branch_forked",
+        "handoff_occurred",
+        "task_updated",
     }
 )
 
