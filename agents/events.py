@@ -77,6 +77,7 @@ class MessageCompleted(_Event):
     text: str
     to: str | None = None
     interrupted: bool = False
+    edited: bool = False  # replaces the earlier message with this message_id on this branch
 
 
 class StatePatched(_Event):

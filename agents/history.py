@@ -45,6 +45,16 @@ def checkpoint_state(stored: dict[str, Any]) -> SharedState:
     return SharedState.model_validate({k: v for k, v in stored.items() if k != "_routing"})
 
 
+async def resolve_branch(store: Store, session_id: str, ref: str) -> str:
+    """A branch id from its id, a unique id prefix (4+ characters) or its name."""
+    branches = await store.branches(session_id)
+    for b in branches:
+        if ref in (b.id, b.name) or (len(ref) >= 4 and b.id.startswith(ref)):
+            return b.id
+    names = ", ".join(b.name for b in branches)
+    raise StoreError(f"session {session_id} has no branch {ref!r}; its branches are {names}")
+
+
 def no_such_session(session_id: str) -> StoreError:
     return StoreError(
         f"there is no session {session_id!r}; `agentchat sessions list` shows them")
@@ -73,6 +83,21 @@ async def load_events(store: Store, session_id: str, branch_id: str | None = Non
         event = to_event(ev.kind, ev.payload, row.id, ev.branch_id)
         if event is not None:
             out.append(event)
+    return apply_edits(out)
+
+
+def apply_edits(events: list[Event]) -> list[Event]:
+    """An edited message takes the place of the one it replaces (same message_id)."""
+    edits = {e.message_id: e for e in events if e.kind == "message_completed" and e.edited}
+    if not edits:
+        return events
+    out: list[Event] = []
+    for event in events:
+        if event.kind == "message_completed":
+            if event.edited:
+                continue
+            event = edits.get(event.message_id, event)
+        out.append(event)
     return out
 
 
@@ -92,11 +117,13 @@ async def load_snapshot(
     snap = SessionSnapshot.fresh(row.id, branch, pack, row.topic, row.model)
     snap.resumed = True
     rows = await store.events(row.id, branch)
+    events: list[Event] = []
     for ev in rows:
         snap.last_seq = max(snap.last_seq, ev.seq)
         event = to_event(ev.kind, ev.payload, row.id, ev.branch_id)
-        if event is None:
-            continue
+        if event is not None:
+            events.append(event)
+    for event in apply_edits(events):
         if event.kind == "message_completed" and event.text:
             snap.lines.append(Line(event.agent, event.name, event.role, event.text, event.to))
         elif event.kind == "usage_recorded":

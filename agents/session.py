@@ -18,6 +18,7 @@ from agents.events import (
     CheckpointCreated,
     ErrorRaised,
     Event,
+    MessageCompleted,
     ModeratorDecision,
     SessionEnded,
     SessionPaused,
@@ -25,7 +26,7 @@ from agents.events import (
     TurnStarted,
     event_payload,
 )
-from agents.history import SessionSnapshot, load_snapshot
+from agents.history import SessionSnapshot, load_events, load_snapshot
 from agents.llm.client import LiteLLMClient, LLMClient
 from agents.llm.errors import LLMError
 from agents.llm.models import choose_model
@@ -215,6 +216,30 @@ class Session(Speaker):
         self.end_reason = None
         self._stop_requested = False
         return event
+
+    async def edit_message(self, message_id: str, text: str) -> MessageCompleted:
+        """Replace a message on this branch (after a rollback) before re-running from there.
+
+        The original stays on the branch it was said on; this branch sees the new text."""
+        if self._rt is not None:
+            raise RuntimeError("stop or pause the session before editing a message")
+        text = text.strip()
+        if not text:
+            raise ValueError("an edited message cannot be empty")
+        events = await load_events(self.store, self.id, self.branch_id)
+        original = next((e for e in events if e.kind == "message_completed"
+                         and e.message_id == message_id), None)
+        if original is None:
+            raise ValueError(f"there is no message {message_id!r} on this branch")
+        assert isinstance(original, MessageCompleted)
+        edited = original.model_copy(update={
+            "text": text, "edited": True, "interrupted": False, "branch_id": self.branch_id})
+        self.last_seq = await self.store.append_event(
+            self.id, self.branch_id, edited.kind, edited.agent, event_payload(edited))
+        snapshot = await load_snapshot(self.store, self.id, self.branch_id)
+        self.lines = snapshot.lines
+        self._human_seen = len(self.lines)
+        return edited
 
     def _adopt(self, snapshot: SessionSnapshot) -> None:
         self.branch_id = snapshot.branch_id

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.text import Text
 
 from agents.export import import_json
-from agents.history import no_such_session
+from agents.history import no_such_session, resolve_branch
 from agents.replay import Replay
 from agents.session import RunOptions, Session
 from agents.store import Store, StoreError
@@ -26,7 +26,7 @@ async def replay_headless(path: Path, session_id: str, branch: str | None, delay
         row = await store.get_session(session_id)
         if row is None:
             raise no_such_session(session_id)
-        branch_id = await _branch_id(store, row.id, branch) if branch else row.head_branch
+        branch_id = await resolve_branch(store, row.id, branch) if branch else row.head_branch
         replay = await Replay.load(store, row.id, branch_id)
     pack = Pack.model_validate(row.pack_json)
     console = Console(highlight=False, soft_wrap=True)
@@ -40,15 +40,6 @@ async def replay_headless(path: Path, session_id: str, branch: str | None, delay
             await asyncio.sleep(delay_s)
 
 
-async def _branch_id(store: Store, session_id: str, ref: str) -> str:
-    branches = await store.branches(session_id)
-    for b in branches:
-        if ref in (b.id, b.name) or (len(ref) >= 4 and b.id.startswith(ref)):
-            return b.id
-    names = ", ".join(b.name for b in branches)
-    raise StoreError(f"session {session_id} has no branch {ref!r}; its branches are {names}")
-
-
 async def fork_session(path: Path, session_id: str, turn: int, branch: str | None) -> None:
     if not path.exists():
         raise StoreError(f"no database at {path} yet; run a session first or pass --db PATH")
@@ -56,7 +47,7 @@ async def fork_session(path: Path, session_id: str, turn: int, branch: str | Non
         row = await store.get_session(session_id)
         if row is None:
             raise no_such_session(session_id)
-        branch_id = await _branch_id(store, row.id, branch) if branch else row.head_branch
+        branch_id = await resolve_branch(store, row.id, branch) if branch else row.head_branch
         session = await Session.reopen(store=store, session_id=row.id, branch_id=branch_id,
                                        options=RunOptions())
         try:
