@@ -67,6 +67,8 @@ class Decision:
 class PatternContext(Protocol):
     """What a pattern may see and do; the session implements it."""
 
+    id: str  # the session id (for events a pattern emits)
+    branch_id: str
     pack: Pack
     topic: str
     state: SharedState

@@ -143,7 +143,10 @@ def test_packs_list_json_and_validate_builtin() -> None:
     packs = json.loads(done.stdout)
     names = {p["name"] for p in packs}
     assert {"design-review", "research-panel", "code-review"} <= names
-    assert all(p["pattern"] == "group_chat" for p in packs)
+    by_name = {p["name"]: p["pattern"] for p in packs}
+    assert by_name["design-review"] == "group_chat"
+    assert set(by_name.values()) == {"group_chat", "sequential", "parallel", "router",
+                                     "hierarchical", "orchestrator_worker", "handoff"}
     builtin = ROOT / "personas" / "builtin" / "code-review.toml"
     ok = agentchat("packs", "validate", str(builtin))
     assert ok.returncode == 0 and "valid" in ok.stdout

@@ -98,3 +98,23 @@ def test_prompts_are_single_paragraph_lines_without_stray_backslashes(pack: Pack
     for persona in pack.personas:
         assert "\\" not in persona.system_prompt
         assert "  " not in persona.system_prompt
+
+
+PATTERN_PACKS = {
+    "group_chat": "design-review",
+    "sequential": "writing-pipeline",
+    "parallel": "estimate-panel",
+    "router": "help-desk",
+    "hierarchical": "incident-postmortem",
+    "orchestrator_worker": "research-sprint",
+    "handoff": "support-escalation",
+}
+
+
+@pytest.mark.parametrize(("pattern", "name"), sorted(PATTERN_PACKS.items()))
+def test_every_pattern_has_a_builtin_pack(pattern: str, name: str) -> None:
+    pack = load_pack(name, user_dir=NO_USER_DIR)
+    assert pack.pack.pattern == pattern
+    assert pack.name == name and len(pack.pack.description) > 40
+    assert pack.budget.session_usd is not None
+    assert all(len(p.system_prompt) > 80 for p in pack.personas)
