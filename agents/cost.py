@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,13 @@ def price_of(model: str) -> Price | None:
     """The model's price from litellm's local price map; None when unknown ("unpriced")."""
     if model.startswith(FREE_PROVIDERS):
         return Price(0.0, 0.0)
+    return _litellm_price(model)
+
+
+@functools.lru_cache(maxsize=256)
+def _litellm_price(model: str) -> Price | None:
+    """Looked up once per model: litellm's map is fixed for the process (an unknown model costs
+    an exception per lookup otherwise, every call of every turn)."""
     from agents.llm.setup import load_litellm
 
     litellm = load_litellm()
@@ -55,6 +63,27 @@ def estimate_prompt_tokens(model: str, messages: list[dict[str, Any]]) -> int:
         except Exception:
             counted = 0
     return int(max(rough, counted) * 1.15) + 16
+
+
+def prompt_tokens_bound(messages: list[dict[str, Any]]) -> int:
+    """An upper bound of :func:`estimate_prompt_tokens` without running a tokenizer: a token is
+    at least one byte, so the prompt's UTF-8 bytes (plus a margin for each message's framing
+    tokens) bound the tokenizer's count, and they bound the one-per-three-characters guess."""
+    text = json.dumps(messages, ensure_ascii=False)
+    return int((len(text.encode()) + 8 * len(messages) + 16) * 1.15) + 16
+
+
+def worst_case_bound(model: str, messages: list[dict[str, Any]],
+                     max_tokens: int) -> float | None:
+    """At least :func:`worst_case_cost`, in microseconds: when a call fits the budget with this,
+    it fits with the exact estimate too, and the tokenizer (~1 ms a call) is not needed."""
+    price = price_of(model)
+    if price is None:
+        return None
+    if price.input_per_token == 0 and price.output_per_token == 0:
+        return 0.0
+    prompt = prompt_tokens_bound(messages)
+    return prompt * price.input_per_token + max_tokens * price.output_per_token
 
 
 def worst_case_cost(model: str, messages: list[dict[str, Any]], max_tokens: int) -> float | None:
@@ -141,19 +170,26 @@ def check_budget(
     estimate: float | None,
     session_usd: float | None,
     per_persona_usd: float | None,
+    elsewhere_usd: float = 0.0,
+    in_flight_usd: float = 0.0,
+    in_flight_agent_usd: float = 0.0,
 ) -> BudgetVerdict:
-    """May a call with this worst-case cost go ahead without any budget being overspent?"""
+    """May a call with this worst-case cost go ahead without any budget being overspent?
+
+    ``elsewhere_usd`` is what the session spent on other branches; ``in_flight_usd`` (and
+    ``in_flight_agent_usd`` for this persona) the worst cases of calls still running."""
     if estimate is None:
         return BudgetVerdict(True)  # unpriced: tokens are shown, the budget cannot apply
-    if session_usd is not None and ledger.total_usd + estimate > session_usd:
+    committed = ledger.total_usd + elsewhere_usd + in_flight_usd
+    if session_usd is not None and committed + estimate > session_usd:
         return BudgetVerdict(
             False,
             f"the next call could cost up to ${estimate:.4f}, which would pass the session "
-            f"budget of ${session_usd:.4f} (spent ${ledger.total_usd:.4f})",
+            f"budget of ${session_usd:.4f} (spent ${ledger.total_usd + elsewhere_usd:.4f})",
             "session",
         )
     if not overhead and per_persona_usd is not None:
-        spent = ledger.spent_by(agent)
+        spent = ledger.spent_by(agent) + in_flight_agent_usd
         if spent + estimate > per_persona_usd:
             return BudgetVerdict(
                 False,

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import platformdirs
 
+from agents.fs import make_private_dirs
+
 SECRET_ENV_PATTERN = re.compile(r"(_API_KEY|_TOKEN|_SECRET|_PASSWORD)$|^AGENTCHAT_API_KEY$")
 _configured: Path | None = None
 
@@ -47,7 +49,7 @@ def setup_logging(path: Path | None = None) -> Path:
     if _configured is not None:
         return _configured
     path = path or default_log_path()
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    make_private_dirs(path.parent)
     if not path.exists():
         os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
     os.chmod(path, 0o600)

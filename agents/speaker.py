@@ -4,12 +4,20 @@ message, state patches, the human holding a seat, and orchestration decisions.""
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 from typing import Any
 
 from agents import prompts
-from agents.cost import AgentCost, CostLedger, call_cost, check_budget, worst_case_cost
+from agents.cost import (
+    BudgetVerdict,
+    CostLedger,
+    call_cost,
+    check_budget,
+    worst_case_bound,
+    worst_case_cost,
+)
 from agents.events import (
     ErrorRaised,
     Event,
@@ -89,19 +97,33 @@ class Speaker:
         on_text: Any = None,
     ) -> tuple[str, list[Any], str | None]:
         """One model call with the budget checked first and usage recorded after."""
+        # Calls of one step run together: each holds its worst case until its usage is in.
+        reservations: dict[object, tuple[str, float]] = self.__dict__.setdefault(
+            "_reservations", {})
+
+        def check(estimate: float | None) -> BudgetVerdict:
+            return check_budget(
+                self.ledger, agent=agent, overhead=overhead, estimate=estimate,
+                session_usd=self.budget_usd, per_persona_usd=self.pack.budget.per_persona_usd,
+                elsewhere_usd=self.other_branches_usd,
+                in_flight_usd=sum(cost for _who, cost in reservations.values()),
+                in_flight_agent_usd=sum(cost for who, cost in reservations.values()
+                                        if who == agent and not overhead))
+
+        # An upper bound first (no tokenizer); the exact worst case only when the bound is tight.
         estimate = await asyncio.to_thread(
-            worst_case_cost, request.model, request.messages, request.max_tokens)
-        ledger = self.ledger
-        if self.other_branches_usd > 0:
-            extra = AgentCost(cost_usd=ledger.overhead.cost_usd + self.other_branches_usd)
-            ledger = CostLedger(agents=ledger.agents, overhead=extra)
-        verdict = check_budget(
-            ledger, agent=agent, overhead=overhead, estimate=estimate,
-            session_usd=self.budget_usd, per_persona_usd=self.pack.budget.per_persona_usd)
+            worst_case_bound, request.model, request.messages, request.max_tokens)
+        verdict = check(estimate)
+        if not verdict.allowed:
+            estimate = await asyncio.to_thread(
+                worst_case_cost, request.model, request.messages, request.max_tokens)
+            verdict = check(estimate)
         if not verdict.allowed:
             if verdict.scope == "session":
                 raise SessionStop("budget", verdict.reason)
             raise PersonaOverBudget(verdict.reason)
+        token = object()
+        reservations[token] = ("" if overhead else agent, estimate or 0.0)
         started = time.monotonic()
         parts: list[str] = []
         last = LLMChunk()
@@ -113,9 +135,12 @@ class Speaker:
                         await on_text(chunk.text)
                 last = chunk
         finally:
-            if parts or last.prompt_tokens is not None:
-                await asyncio.shield(
-                    self._record_usage(agent, request, turn, overhead, started, parts, last))
+            try:
+                if parts or last.prompt_tokens is not None:
+                    await asyncio.shield(
+                        self._record_usage(agent, request, turn, overhead, started, parts, last))
+            finally:
+                reservations.pop(token, None)
         return "".join(parts), last.tool_calls, last.finish_reason
 
     async def _record_usage(
@@ -355,7 +380,9 @@ class Speaker:
                                        state=self.state))
 
 
+@functools.lru_cache(maxsize=256)
 def _supports_tools(model: str) -> bool:
+    """Asked of litellm once per model (its answer does not change within a process)."""
     if model.startswith("local/"):
         return False
     from agents.llm.setup import load_litellm

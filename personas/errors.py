@@ -57,11 +57,20 @@ def sentence(source: str, message: str, *, field: str = "", line: int | None = N
     return f"{where}: {message}"
 
 
+def shown_key(part: object) -> str:
+    """A key as it can appear in a one-line message: odd characters escaped, JSON-style."""
+    text = str(part)
+    if text.isprintable() and '"' not in text:
+        return text
+    return json.dumps(text)[1:-1]
+
+
 def field_path(loc: Loc) -> str:
     """`('personas', 2, 'role')` → `personas[2].role`."""
     out = ""
     for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+        key = shown_key(part)
+        out += f"[{part}]" if isinstance(part, int) else (f".{key}" if out else key)
     return out
 
 
@@ -201,7 +210,7 @@ def _field_message(error: ErrorDetails) -> str:
     loc: Loc = tuple(error["loc"])
     ctx: dict[str, Any] = dict(error.get("ctx") or {})
     value = error.get("input")
-    key = str(loc[-1]) if loc and isinstance(loc[-1], str) else ""
+    key = shown_key(loc[-1]) if loc and isinstance(loc[-1], str) else ""
     if kind == "missing":
         if loc == ("pack",):
             return 'the [pack] table is missing; expected [pack] with at least name = "my-pack"'

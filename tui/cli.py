@@ -218,12 +218,20 @@ def sessions_show(session_id: str, db: str | None) -> None:
 @click.option("--format", "fmt", type=click.Choice(["md", "json"]), default="md",
               show_default=True)
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="File to write.")
+@click.option("--artifacts", "artifacts", metavar="DIR", type=click.Path(file_okay=False),
+              help="Write the artifacts of the head branch's final state into DIR, one file "
+              "each (then the transcript is exported only with -o).")
 @db_option
-def sessions_export(session_id: str, fmt: str, output: str | None, db: str | None) -> None:
-    """Export a session as Markdown or JSON."""
+def sessions_export(session_id: str, fmt: str, output: str | None, artifacts: str | None,
+                    db: str | None) -> None:
+    """Export a session as Markdown or JSON, and its artifacts as files."""
+    from agents.artifacts import ArtifactError
     from tui.session_commands import export_session
 
-    _run_async(lambda: export_session(_db_path(db), session_id, fmt, output))
+    try:
+        _run_async(lambda: export_session(_db_path(db), session_id, fmt, output, artifacts))
+    except ArtifactError as exc:
+        raise UserError(str(exc)) from None
 
 
 @sessions.command("delete")

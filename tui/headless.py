@@ -107,6 +107,17 @@ class Printer:
             self._end_stream()
             c.print(Text(f"  ✗ state patch from {event.agent} rejected: {event.error}",
                          style="yellow"))
+        elif event.kind == "handoff_occurred":
+            self._end_stream()
+            model = f" on {event.model}" if event.model else ""
+            c.print(Text(f"  ⇢ {event.how} handoff {event.agent} → {event.to}{model}: "
+                         f"{event.reason}", style="cyan"))
+        elif event.kind == "task_updated":
+            if event.status in ("done", "failed"):
+                self._end_stream()
+                mark = "✓" if event.status == "done" else "✗"
+                c.print(Text(f"  {mark} task {event.task_id} ({event.agent}): {event.title}",
+                             style="green dim" if event.status == "done" else "yellow"))
         elif event.kind == "error_raised":
             self._end_stream()
             c.print(Text(f"  ! {event.message}", style="red"))

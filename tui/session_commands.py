@@ -10,8 +10,10 @@ from rich.console import Console
 from rich.markdown import Markdown
 from rich.table import Table
 
+from agents.artifacts import head_state, write_artifacts
 from agents.export import export_json, export_markdown
 from agents.history import no_such_session
+from agents.state import SharedState
 from agents.store import Store, StoreError
 
 
@@ -50,14 +52,34 @@ async def show_session(path: Path, session_id: str) -> None:
     Console().print(Markdown(text))
 
 
-async def export_session(path: Path, session_id: str, fmt: str, output: str | None) -> None:
+async def export_session(path: Path, session_id: str, fmt: str, output: str | None,
+                         artifacts: str | None = None) -> None:
+    """Export the transcript (stdout or ``output``) and/or the artifacts (into ``artifacts``).
+
+    With ``artifacts`` and no ``output`` only the artifacts are written.
+    """
     _require_db(path)
+    text: str | None = None
+    state: SharedState | None = None
     async with await Store.open(path) as store:
-        if fmt == "json":
-            text = json.dumps(await export_json(store, session_id), indent=2,
-                              ensure_ascii=False) + "\n"
+        if artifacts is not None:
+            state = await head_state(store, session_id)
+        if artifacts is None or output:
+            if fmt == "json":
+                text = json.dumps(await export_json(store, session_id), indent=2,
+                                  ensure_ascii=False) + "\n"
+            else:
+                text = await export_markdown(store, session_id)
+    if state is not None and artifacts is not None:
+        written = write_artifacts(state, Path(artifacts))
+        for file in written:
+            click.echo(str(file))
+        if written:
+            click.echo(f"wrote {len(written)} artifact(s) to {artifacts}", err=True)
         else:
-            text = await export_markdown(store, session_id)
+            click.echo("the session has no artifacts yet; nothing was written", err=True)
+    if text is None:
+        return
     if output:
         Path(output).write_text(text, encoding="utf-8")
         click.echo(f"wrote {output}", err=True)

@@ -108,5 +108,8 @@ def classify_error(exc: Exception, model: str) -> LLMError:
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
         return LLMError("connection", f"cannot reach {model}'s provider ({type(exc).__name__}).",
                         retryable=True)
-    first_line = text.strip().splitlines()[0][:200] if text.strip() else type(exc).__name__
+    from agents.logs import redact
+
+    first_line = redact(text.strip().splitlines()[0][:200]) if text.strip() else (
+        type(exc).__name__)
     return LLMError("unknown", f"{model} failed: {first_line}.", status=status)

@@ -36,7 +36,8 @@ class GroupChat(BasePattern):
 
     async def next_step(self, ctx: PatternContext) -> Step | End:
         addressed = next((line.to for line in reversed(ctx.new_human_lines()) if line.to), None)
-        allowed = self.allowed_after(ctx.last_speaker)
+        # Before the first turn the moderator has just opened: its transitions entry applies.
+        allowed = self.allowed_after(ctx.last_speaker or self.pack.moderator.id)
         if addressed and addressed not in allowed and self.pack.persona(addressed) is not None:
             allowed = [*allowed, addressed]  # the human may always call on someone
         turn = ctx.turn + 1

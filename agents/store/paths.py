@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 from pathlib import Path
 
 import platformdirs
 
+from agents.fs import make_private_dirs
 from agents.store.schema import StoreError, corrupt_error
 
 DB_ENV_VAR = "AGENTCHAT_DB"
@@ -25,16 +25,7 @@ def default_db_path() -> Path:
     return platformdirs.user_data_path("agentchat") / "agentchat.db"
 
 
-def make_dirs(directory: Path) -> None:
-    """Create missing directories, each mode 0700 (existing ones are left alone)."""
-    missing: list[Path] = []
-    while not directory.exists():
-        missing.append(directory)
-        directory = directory.parent
-    for folder in reversed(missing):
-        with contextlib.suppress(FileExistsError):
-            folder.mkdir(mode=0o700)
-            os.chmod(folder, 0o700)
+make_dirs = make_private_dirs
 
 
 def prepare_file(path: Path) -> None:
