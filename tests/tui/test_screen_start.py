@@ -71,7 +71,8 @@ async def test_lists_builtin_packs_and_preview_follows_the_highlight(
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await ready(pilot)
         packs = screen.query_one("#pack-list", OptionList)
-        names = [str(packs.get_option_at_index(i).prompt).split()[0] for i in range(4)]
+        count = packs.option_count
+        names = [str(packs.get_option_at_index(i).prompt).split()[0] for i in range(count)]
         assert names == builtin_pack_names()
         assert packs.option_count == len(builtin_pack_names())
         assert app.focused is packs
@@ -207,7 +208,7 @@ async def test_a_broken_user_pack_is_listed_with_its_error(
         preview = text_of(screen, "#preview")
         assert "cannot be loaded" in preview and "personas" in preview
         assert screen.query_one("#preview-box").has_class("-broken")
-        assert screen.query_one("#model", Input).placeholder == NOTE
+        assert screen.query_one("#model", Input).tooltip == NOTE
         await type_into(pilot, "#topic", "Anything")
         await pilot.press("enter")
         await pilot.pause()

@@ -171,6 +171,7 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         self.recent: list[SessionRow] = []
         self._loaded: dict[int, Pack | str] = {}
         self._model_note = self._model_hint = default_model_note
+        self._model_placeholder = "the default model"
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -247,17 +248,19 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         if isinstance(pack, str):
             preview.update(broken_preview(pack, info))
             self._model_note = self._model_hint = self.default_model_note
+            self._model_placeholder = "the default model"
             budget.placeholder = turns.placeholder = ""
         else:
             preview.update(pack_preview(pack, info))
             choice = choose_model(None, pack.pack.model)
             self._model_note = choice.note
+            self._model_placeholder = f"{choice.model} (default)"
             self._model_hint = f"Leave Model empty to use {choice.model}."
             session_usd = pack.budget.session_usd
             budget.placeholder = "no limit" if session_usd is None else f"{session_usd:.2f}"
             turns.placeholder = str(pack.termination.max_turns)
         model = self.query_one("#model", Input)
-        model.placeholder = self._model_note
+        model.placeholder = self._model_placeholder
         model.tooltip = self._model_note
         box.scroll_home(animate=False)
         self._validate_options()
