@@ -324,6 +324,7 @@ class Session(Speaker):
             await self._end("error", str(exc))
 
     async def _end(self, reason: str, detail: str) -> None:
+        await self._flush_human()  # a message sent during the last turn is kept, not lost
         self.finished = True
         self.end_reason = reason
         await self.store.touch(self.id)

@@ -113,6 +113,8 @@ class SessionsScreen(Screen[str | None]):
         return max(MIN_TITLE, width - fixed - 6)  # margins, borders and the scrollbar
 
     def _populate(self) -> None:
+        if not self.is_attached:
+            return  # the screen was closed before the list finished loading
         table = self.query_one("#sessions-table", DataTable)
         selected = self.selected_id()
         self._title_width = self._title_width_for(self.size.width)
@@ -146,6 +148,8 @@ class SessionsScreen(Screen[str | None]):
         self.refresh_bindings()
 
     def _show_empty(self, text: str, *, error: bool = False) -> None:
+        if not self.is_attached:
+            return
         self.query_one("#sessions-table", DataTable).display = False
         empty = self.query_one("#sessions-empty", Static)
         empty.update(text)

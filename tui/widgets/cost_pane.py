@@ -125,6 +125,8 @@ def _row(agent: str, name: str, cost: AgentCost) -> CostRow:
 class CostPane(Vertical):
     """Per-persona cost table, overhead line, budget bar and a cost-per-turn sparkline."""
 
+    _ready = False
+
     DEFAULT_CSS = """
     CostPane { height: auto; width: 1fr; }
     CostPane > Static { height: auto; }
@@ -152,6 +154,7 @@ class CostPane(Vertical):
         yield Sparkline([], id="cost-spark")
 
     def on_mount(self) -> None:
+        self._ready = True  # children exist now; is_mounted is only set after on_mount
         self._refresh_all()
 
     def on_resize(self) -> None:
@@ -240,7 +243,7 @@ class CostPane(Vertical):
         return table
 
     def _refresh_all(self) -> None:
-        if not self.is_mounted:
+        if not self._ready:
             return
         self.query_one("#cost-table", Static).update(self._table())
         self._refresh_total()
@@ -251,7 +254,7 @@ class CostPane(Vertical):
         self.query_one("#cost-spark", Sparkline).data = self.spark_data()
 
     def _refresh_total(self) -> None:
-        if not self.is_mounted:
+        if not self._ready:
             return
         ledger = self._ledger
         _, unpriced_calls = _calls(ledger)

@@ -1,8 +1,8 @@
 """One transcript message: a header (persona name, role, colour, marks) over its Markdown text.
 
 A message that is streaming gets Textual's ``Markdown`` widget fed through a ``MarkdownStream``;
-any other message (finished, replayed, typed by the human) is a single ``Static`` rendering Rich
-Markdown, which mounts in a fraction of the time."""
+once it completes, and for any other message (replayed, typed by the human), the body is a single
+``Static`` rendering Rich Markdown, which mounts in a fraction of the time."""
 
 from __future__ import annotations
 
@@ -74,8 +74,6 @@ class MessageView(Vertical):
     MessageView.-human { border-left: tall $accent; background: $boost; }
     MessageView > .message-header { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
     MessageView > Markdown { margin: 0; padding: 0; background: transparent; }
-    MessageView > Markdown > * { margin: 0 0 1 0; }
-    MessageView > Markdown > *:last-child { margin-bottom: 0; }
     MessageView > .message-body { height: auto; }
     """
 
@@ -107,6 +105,11 @@ class MessageView(Vertical):
     def is_streaming(self) -> bool:
         return self._stream is not None
 
+    @property
+    def markdown(self) -> Markdown | None:
+        """The streaming Markdown widget (None once the message is finished)."""
+        return self._markdown
+
     async def append(self, text: str) -> None:
         """More streamed text (already added to ``entry.text``)."""
         if self._stream is not None:
@@ -120,9 +123,13 @@ class MessageView(Vertical):
         if stream is not None:
             with contextlib.suppress(Exception):
                 await stream.stop()
-        if self._markdown is not None:
-            if self._markdown.source != self.entry.text:
-                await self._markdown.update(self.entry.text)
+        markdown, self._markdown = self._markdown, None
+        if markdown is not None:
+            # Finished: the same one-Static rendering as a message loaded from history (light,
+            # and without the Markdown widget's trailing blank line).
+            body = Static(body_renderable(self.entry), classes="message-body")
+            await self.mount(body, after=markdown)
+            await markdown.remove()
         else:
             self.query_one(".message-body", Static).update(body_renderable(self.entry))
         self.query_one(".message-header", Static).update(header_text(self.entry, self._to_name))

@@ -60,6 +60,8 @@ def row_prompt(row: TimelineRow, current: bool, names: dict[str, str] | None = N
 class TimelinePane(Vertical):
     """Checkpoints newest at the bottom, auto-scrolled; select one to roll back to it."""
 
+    _ready = False
+
     DEFAULT_CSS = """
     TimelinePane { height: auto; width: 1fr; }
     TimelinePane > OptionList {
@@ -95,6 +97,7 @@ class TimelinePane(Vertical):
         yield OptionList(id="timeline-list", compact=True)
 
     def on_mount(self) -> None:
+        self._ready = True  # children exist now; is_mounted is only set after on_mount
         self._rebuild()
 
     @property
@@ -143,14 +146,14 @@ class TimelinePane(Vertical):
         )
 
     def _rebuild(self) -> None:
-        if not self.is_mounted:
+        if not self._ready:
             return
         self._list.set_options(self._option(i) for i in range(len(self.rows)))
         self._list.anchor()  # the newest row stays in view until the user scrolls away
 
     def _append(self, row: TimelineRow, *, make_current: bool = False) -> None:
         self.rows.append(row)
-        if not self.is_mounted:
+        if not self._ready:
             if make_current:
                 self.current = len(self.rows) - 1
             return
@@ -160,7 +163,7 @@ class TimelinePane(Vertical):
 
     def _set_current(self, index: int) -> None:
         previous, self.current = self.current, index
-        if not self.is_mounted:
+        if not self._ready:
             return
         option_list = self._list
         for changed in {previous, index}:

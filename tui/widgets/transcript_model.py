@@ -11,6 +11,7 @@ from agents.events import (
     BranchForked,
     ErrorRaised,
     Event,
+    HandoffOccurred,
     HumanInputRequested,
     MessageCompleted,
     MessageStarted,
@@ -19,6 +20,7 @@ from agents.events import (
     SessionEnded,
     SessionPaused,
     SessionStarted,
+    TaskUpdated,
     TokenDelta,
 )
 from personas.models import Pack
@@ -126,6 +128,15 @@ class TranscriptModel:
             hint = "/resume to retry" if event.fatal else ""
             return self._add(Entry("error", event.message, agent=event.agent, name=who,
                                    colour=self.colour_of(event.agent), detail=hint))
+        if isinstance(event, HandoffOccurred):
+            model = f" on {event.model}" if event.model else ""
+            text = (f"{self.name_of(event.agent)} hands off to {self.name_of(event.to)}{model} "
+                    f"({event.how}): {event.reason}")
+            return self._add(Entry("decision", text, agent=event.agent,
+                                   name=self.name_of(event.agent),
+                                   colour=self.colour_of(event.agent), turn=event.turn))
+        if isinstance(event, TaskUpdated):
+            return self._task(event)
         if isinstance(event, PatchRejected):
             return self._add(Entry(
                 "error", f"shared-state update rejected: {event.error}", agent=event.agent,
@@ -144,13 +155,32 @@ class TranscriptModel:
         if isinstance(event, SessionEnded):
             why = END_REASONS.get(event.reason, event.reason)
             detail = f" ({event.detail})" if event.detail and event.reason != "user" else ""
-            return self._notice(f"Session ended: {why}{detail} · {event.turns} turns · "
-                                f"${event.cost_usd:.4f} · /resume to continue")
+            cost = f" · ${event.cost_usd:.4f}" if event.cost_usd else ""
+            hint = {"max_turns": "/turns N raises the limit, then /resume",
+                    "budget": "/budget USD raises it, then /resume"}.get(
+                        event.reason, "/resume to continue")
+            return self._notice(f"Session ended: {why}{detail} · {event.turns} turns{cost} · "
+                                f"{hint}")
         if isinstance(event, BranchForked):
             return self._notice(f"Rolled back to turn {event.turn}: new branch {event.name} "
                                 "(the old branch is kept)")
         if isinstance(event, HumanInputRequested):
             return self._notice(f"Your turn as {self.name_of(event.agent)} (you hold the seat)")
+        return None
+
+    def _task(self, event: TaskUpdated) -> Change | None:
+        """Delegated work: its assignment and its failures (a finished task shows as the
+        worker's message)."""
+        who = self.name_of(event.agent)
+        detail = f": {event.detail}" if event.detail else ""
+        if event.status == "queued":
+            return self._add(Entry("decision", f"task “{event.title}” → {who}", agent=event.agent,
+                                   name=who, colour=self.colour_of(event.agent), turn=event.turn))
+        if event.status in ("failed", "retrying"):
+            verb = "failed" if event.status == "failed" else f"retrying (attempt {event.attempt})"
+            return self._add(Entry("error", f"task “{event.title}” {verb}{detail}",
+                                   agent=event.agent, name=who,
+                                   colour=self.colour_of(event.agent)))
         return None
 
     def _completed(self, event: MessageCompleted) -> Change:

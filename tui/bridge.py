@@ -1,0 +1,145 @@
+"""Engine events → Textual messages.
+
+:class:`Bridge` iterates ``session.events()`` in a Textual worker (group ``"engine"``) and posts
+each event to its owner (the main screen) as an :class:`EngineEvent`. Token deltas are coalesced
+per message and flushed at most every :attr:`Bridge.FLUSH_S` seconds (and always before any other
+event, so order is kept). The UI thread only ever handles messages; model calls and database
+writes happen in the engine's tasks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from textual.message import Message
+from textual.widget import Widget
+from textual.worker import Worker, WorkerState
+
+from agents.events import CheckpointCreated, Event, TokenDelta, TurnStarted
+from agents.history import to_event
+from agents.session import Session
+from agents.store import Store
+
+
+class EngineEvent(Message):
+    """One engine event (token deltas arrive coalesced)."""
+
+    def __init__(self, event: Event) -> None:
+        super().__init__()
+        self.event = event
+
+
+class RunFinished(Message):
+    """``session.events()`` returned; ``error`` is a one-line reason if it raised."""
+
+    def __init__(self, error: str | None = None) -> None:
+        super().__init__()
+        self.error = error
+
+
+class Bridge:
+    """Runs one session's event loop in a worker owned by ``owner``."""
+
+    FLUSH_S = 0.05
+
+    def __init__(self, owner: Widget, session: Session) -> None:
+        self.owner = owner
+        self.session = session
+        self.worker: Worker[None] | None = None
+        self._pending: dict[str, tuple[TokenDelta, list[str]]] = {}
+        self._timer: asyncio.TimerHandle | None = None
+        self.posted = 0
+
+    @property
+    def running(self) -> bool:
+        worker = self.worker
+        return worker is not None and worker.state in (WorkerState.PENDING, WorkerState.RUNNING)
+
+    def start(self) -> Worker[None]:
+        """Start a run (a new ``session.events()`` iteration)."""
+        if self.running:
+            raise RuntimeError("the session is already running")
+        self.worker = self.owner.run_worker(
+            self._pump(), name="engine", group="engine", exclusive=True, exit_on_error=False)
+        return self.worker
+
+    async def wait(self) -> None:
+        """Until the current run (if any) has finished."""
+        worker = self.worker
+        if worker is not None:
+            with contextlib.suppress(Exception):
+                await worker.wait()
+
+    async def stop(self) -> None:
+        """Stop the run and wait for it to end (the engine records why)."""
+        if self.running:
+            self.session.stop()
+        await self.wait()
+
+    async def _pump(self) -> None:
+        error: str | None = None
+        try:
+            async for event in self.session.events():
+                if isinstance(event, TokenDelta):
+                    self._buffer(event)
+                    continue
+                self.flush()
+                self._post(EngineEvent(event))
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the engine's own errors come as events; this is a crash
+            error = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        finally:
+            self.flush()
+            self._post(RunFinished(error))
+
+    def _post(self, message: Message) -> None:
+        self.posted += 1
+        self.owner.post_message(message)
+
+    def _buffer(self, event: TokenDelta) -> None:
+        held = self._pending.get(event.message_id)
+        if held is None:
+            self._pending[event.message_id] = (event, [event.text])
+        else:
+            held[1].append(event.text)
+        if self._timer is None:
+            self._timer = asyncio.get_running_loop().call_later(self.FLUSH_S, self.flush)
+
+    def flush(self) -> None:
+        """Post the held token deltas now, one per message."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        pending, self._pending = self._pending, {}
+        for first, parts in pending.values():
+            self._post(EngineEvent(first.model_copy(update={"text": "".join(parts)})))
+
+
+async def stored_view(store: Store, session_id: str, branch_id: str) -> list[Event]:
+    """A branch's stored events with its checkpoints slotted in where they were taken.
+
+    Checkpoints live in their own table (they carry a state snapshot); for the timeline they come
+    back as :class:`CheckpointCreated` events after the event whose seq they point at.
+    """
+    rows = await store.events(session_id, branch_id)
+    checkpoints = await store.checkpoints(session_id, branch_id)
+    speakers: dict[int, str] = {}
+    out: list[tuple[int, int, Event]] = []
+    for row in rows:
+        event = to_event(row.kind, row.payload, session_id, row.branch_id)
+        if event is None:
+            continue
+        if isinstance(event, TurnStarted):
+            speakers[event.turn] = ",".join(event.speakers)
+        out.append((row.seq, 0, event))
+    opener = next((row.agent for row in rows if row.agent and row.agent != "human"
+                   and row.kind in ("message_completed", "message_streaming")), "")
+    for cp in checkpoints:
+        speaker = speakers.get(cp.turn) or (opener if cp.turn == 0 else "")
+        event = CheckpointCreated(session_id=session_id, branch_id=cp.branch_id, turn=cp.turn,
+                                  seq=cp.seq, speaker=speaker, summary=cp.label)
+        out.append((cp.seq, 1, event))
+    out.sort(key=lambda item: (item[0], item[1]))
+    return [event for _, _, event in out]

@@ -1,0 +1,325 @@
+"""The transcript: a virtualised scroll of messages, decisions, errors and notices.
+
+All entries live in a :class:`~tui.widgets.transcript_model.TranscriptModel` (plain data). Only a
+window of at most :attr:`Transcript.WINDOW` consecutive entries is mounted as widgets (never more
+than :attr:`Transcript.MAX_MOUNTED`), normally the newest. Scrolling to the top of the window (or
+clicking the "earlier" marker, or Page Up at the top) mounts the previous page and unmounts as many
+from the bottom, keeping the view where it was; scrolling back down does the reverse. End jumps
+back to the newest entries and follows new ones again. So a session of 10,000 messages costs
+the same to show as one of 60.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterable
+from typing import ClassVar, Literal
+
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.widget import Widget
+from textual.widgets import Static
+
+from agents.events import Event
+from personas.models import Pack
+from tui.widgets.entry_line import EntryLine
+from tui.widgets.message_view import MessageView
+from tui.widgets.transcript_model import Change, TranscriptModel
+
+EntryWidget = MessageView | EntryLine
+
+
+class _Marker(Static):
+    """The "N earlier / N newer entries" line at either end of the mounted window."""
+
+    DEFAULT_CSS = """
+    _Marker { height: 1; width: 1fr; color: $text-muted; text-style: italic;
+              background: $panel; content-align: center middle; display: none; }
+    _Marker#transcript-earlier { dock: top; }
+    _Marker#transcript-later { dock: bottom; }
+    _Marker:hover { color: $text; background: $boost; }
+    """
+
+    def __init__(self, where: Literal["earlier", "later"], id: str) -> None:
+        super().__init__(id=id)
+        self.where = where
+
+    async def on_click(self, event: events.Click) -> None:
+        event.stop()
+        transcript = self.parent
+        if isinstance(transcript, Transcript):
+            if self.where == "earlier":
+                await transcript.load_earlier()
+            else:
+                await transcript.load_later()
+
+
+class Transcript(VerticalScroll, can_focus=True):
+    """The chat transcript, virtualised; feed it engine events with :meth:`handle`."""
+
+    WINDOW: ClassVar[int] = 60
+    """Entries kept mounted after any load or trim."""
+    PAGE: ClassVar[int] = 20
+    """Entries mounted per "load earlier/later" step."""
+    MAX_MOUNTED: ClassVar[int] = WINDOW + PAGE
+    """Hard cap: while the user reads history, new entries stop mounting past this."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up", "scroll_up", "Scroll up", show=False, id="transcript.up"),
+        Binding("down", "scroll_down", "Scroll down", show=False, id="transcript.down"),
+        Binding("pageup", "page_up", "Page up", show=False, id="transcript.page-up"),
+        Binding("pagedown", "page_down", "Page down", show=False, id="transcript.page-down"),
+        Binding("home", "earliest", "First message", show=False, id="transcript.home"),
+        Binding("end", "latest", "Latest message", show=False, id="transcript.end"),
+        Binding("left", "scroll_left", "Scroll left", show=False, id="transcript.left"),
+        Binding("right", "scroll_right", "Scroll right", show=False, id="transcript.right"),
+        Binding("ctrl+pageup", "page_left", "Page left", show=False, id="transcript.page-left"),
+        Binding("ctrl+pagedown", "page_right", "Page right", show=False,
+                id="transcript.page-right"),
+    ]
+
+    DEFAULT_CSS = """
+    Transcript { height: 1fr; padding: 0 1 0 0; }
+    Transcript:focus { background-tint: $foreground 3%; }
+    """
+
+    def __init__(self, pack: Pack | None = None, *, id: str | None = None,
+                 classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.model = TranscriptModel(pack)
+        self._start = 0
+        self._end = 0
+        self._views: list[EntryWidget] = []
+        self._lock = asyncio.Lock()
+        self._restoring = False
+        self._earlier = _Marker("earlier", id="transcript-earlier")
+        self._later = _Marker("later", id="transcript-later")
+
+    def compose(self) -> Iterable[Widget]:
+        yield self._earlier
+        yield self._later
+
+    def on_mount(self) -> None:
+        self.anchor()
+
+    # ------------------------------------------------------------------ public API
+
+    @property
+    def window(self) -> tuple[int, int]:
+        """The mounted entries, as the half-open range ``(start, end)`` of model indexes."""
+        return self._start, self._end
+
+    @property
+    def mounted_count(self) -> int:
+        return len(self._views)
+
+    @property
+    def views(self) -> list[EntryWidget]:
+        return list(self._views)
+
+    def view_for(self, index: int) -> EntryWidget | None:
+        if self._start <= index < self._end:
+            return self._views[index - self._start]
+        return None
+
+    async def load(self, events: Iterable[Event]) -> None:
+        """Add stored events in bulk (no widget per event), then show the newest window."""
+        for event in events:
+            self.model.apply(event)
+        await self.show_latest()
+
+    async def handle(self, event: Event) -> None:
+        """Add one live engine event."""
+        change = self.model.apply(event)
+        if change is None:
+            return
+        async with self._lock:
+            if change.op == "added":
+                await self._added(change.index)
+            else:
+                await self._updated(change)
+
+    async def show_latest(self) -> None:
+        """Mount the newest window and follow new entries."""
+        async with self._lock:
+            total = len(self.model)
+            await self._remount(max(0, total - self.WINDOW), total)
+        self.anchor()
+
+    async def show_earliest(self) -> None:
+        async with self._lock:
+            await self._remount(0, min(len(self.model), self.WINDOW))
+        self.scroll_home(animate=False, immediate=True)
+
+    async def load_earlier(self) -> bool:
+        """Mount the page before the window (unmounting as many at the bottom)."""
+        async with self._lock:
+            if self._start == 0:
+                return False
+            keep = self._views[0] if self._views else None
+            offset = keep.virtual_region.y - self.scroll_y if keep else 0.0
+            new_start = max(0, self._start - self.PAGE)
+            widgets = [self._make(i) for i in range(new_start, self._start)]
+            if self._views:
+                await self.mount_all(widgets, before=self._views[0])
+            else:
+                await self.mount_all(widgets)
+            self._views[0:0] = widgets
+            self._start = new_start
+            await self._trim_bottom(len(self._views) - self.WINDOW)
+            self._refresh_markers()
+            if keep is not None:
+                self._keep_in_place(keep, offset)
+            return True
+
+    async def load_later(self) -> bool:
+        """Mount the page after the window (unmounting as many at the top)."""
+        async with self._lock:
+            total = len(self.model)
+            if self._end >= total:
+                return False
+            keep = self._views[-1] if self._views else None
+            offset = keep.virtual_region.y - self.scroll_y if keep else 0.0
+            new_end = min(total, self._end + self.PAGE)
+            widgets = [self._make(i) for i in range(self._end, new_end)]
+            await self.mount_all(widgets)
+            self._views.extend(widgets)
+            self._end = new_end
+            await self._trim_top(len(self._views) - self.WINDOW)
+            self._refresh_markers()
+            if keep is not None:
+                self._keep_in_place(keep, offset)
+            return True
+
+    # ------------------------------------------------------------------ actions
+
+    async def action_latest(self) -> None:
+        await self.show_latest()
+
+    async def action_earliest(self) -> None:
+        await self.show_earliest()
+
+    def action_scroll_up(self) -> None:
+        if self.scroll_y <= 0 and self._start > 0:
+            self.call_later(self.load_earlier)
+            return
+        super().action_scroll_up()
+
+    def action_page_up(self) -> None:
+        if self.scroll_y <= 0 and self._start > 0:
+            self.call_later(self.load_earlier)
+            return
+        super().action_page_up()
+
+    def action_scroll_down(self) -> None:
+        if self.scroll_y >= self.max_scroll_y and self._end < len(self.model):
+            self.call_later(self.load_later)
+            return
+        super().action_scroll_down()
+
+    def action_page_down(self) -> None:
+        if self.scroll_y >= self.max_scroll_y and self._end < len(self.model):
+            self.call_later(self.load_later)
+            return
+        super().action_page_down()
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        if self._lock.locked() or self._restoring or not self.is_mounted:
+            return
+        if self.max_scroll_y <= 0:  # everything fits: the markers and keys load more
+            return
+        if new_value < old_value and new_value <= 0 and self._start > 0:
+            self.call_later(self.load_earlier)
+        elif (new_value > old_value and new_value >= self.max_scroll_y
+              and self._end < len(self.model)):
+            self.call_later(self.load_later)
+
+    # ------------------------------------------------------------------ internals
+
+    def _following(self) -> bool:
+        # Textual (pinned) keeps "the user scrolled away" in _anchor_released; anchored and not
+        # released means the view sticks to the bottom as entries arrive.
+        return self.is_anchored and not self._anchor_released
+
+    def _make(self, index: int) -> EntryWidget:
+        entry = self.model.entries[index]
+        if entry.kind == "message":
+            to_name = self.model.name_of(entry.to) if entry.to else None
+            return MessageView(entry, index, to_name)
+        return EntryLine(entry, index)
+
+    async def _added(self, index: int) -> None:
+        if self._end != index:  # the window is not at the newest entries: just count it
+            self._refresh_markers()
+            return
+        following = self._following()
+        if not following and len(self._views) >= self.MAX_MOUNTED:
+            self._refresh_markers()
+            return
+        widget = self._make(index)
+        self._views.append(widget)
+        self._end += 1
+        await self.mount(widget)  # appended: no sibling needs restyling
+        if following:
+            await self._trim_top(len(self._views) - self.WINDOW)
+        self._refresh_markers()
+
+    async def _updated(self, change: Change) -> None:
+        view = self.view_for(change.index)
+        if isinstance(view, MessageView):
+            if change.finished:
+                await view.finish()
+            elif change.delta:
+                await view.append(change.delta)
+        elif isinstance(view, EntryLine):
+            view.refresh_entry()
+
+    async def _remount(self, start: int, end: int) -> None:
+        if self._views:
+            await self.remove_children(self._views)
+        widgets = [self._make(i) for i in range(start, end)]
+        if widgets:
+            await self.mount_all(widgets)
+        self._views = widgets
+        self._start, self._end = start, end
+        self._refresh_markers()
+
+    async def _trim_top(self, count: int) -> None:
+        if count <= 0:
+            return
+        gone, self._views = self._views[:count], self._views[count:]
+        self._start += count
+        await self.remove_children(gone)
+
+    async def _trim_bottom(self, count: int) -> None:
+        if count <= 0:
+            return
+        gone, self._views = self._views[-count:], self._views[:-count]
+        self._end -= count
+        await self.remove_children(gone)
+
+    def _keep_in_place(self, widget: Widget, offset: float) -> None:
+        """After the next layout, scroll so ``widget`` is again ``offset`` rows from the top."""
+
+        def restore() -> None:
+            if not widget.is_attached:
+                return
+            self._restoring = True
+            try:
+                self.scroll_to(y=max(0.0, widget.virtual_region.y - offset), animate=False,
+                               immediate=True)
+            finally:
+                self._restoring = False
+
+        self.call_after_refresh(restore)
+
+    def _refresh_markers(self) -> None:
+        earlier, later = self._start, len(self.model) - self._end
+        self._earlier.display = earlier > 0
+        self._later.display = later > 0
+        if earlier:
+            self._earlier.update(f"↑ {earlier:,} earlier · scroll up, click or press Home")
+        if later:
+            self._later.update(f"↓ {later:,} newer · scroll down, click or press End")
