@@ -77,6 +77,7 @@ class PatternContext(Protocol):
     max_turns: int
     last_speaker: str | None
     interactive: bool
+    model: str  # the session's model
     budget_chars: int  # how much transcript fits in a prompt for the current model
 
     async def decide(self, *, agent: str, system: str, user: str, schema: dict[str, Any],

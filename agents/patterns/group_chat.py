@@ -41,7 +41,9 @@ class GroupChat(BasePattern):
         if addressed and addressed not in allowed and self.pack.persona(addressed) is not None:
             allowed = [*allowed, addressed]  # the human may always call on someone
         turn = ctx.turn + 1
-        max_speakers = min(MAX_SPEAKERS, len(allowed))
+        # A small local model answers one speaker at a time; several at once only queue up.
+        most = 1 if ctx.model.startswith("local/") else MAX_SPEAKERS
+        max_speakers = min(most, len(allowed))
         schema = prompts.decision_schema(allowed, max_speakers)
         messages = prompts.decision_messages(
             self.pack, ctx.topic, ctx.state, ctx.lines, allowed=allowed, turn=turn,
