@@ -79,7 +79,8 @@ def classify_error(exc: Exception, model: str) -> LLMError:
 
         local = find_local_model_error(exc)
         if local is not None:
-            return LLMError("local_model", str(local))
+            too_long = "context window" in str(local)
+            return LLMError("context_window" if too_long else "local_model", str(local))
     status = getattr(exc, "status_code", None)
     status = status if isinstance(status, int) else None
     names = {cls.__name__ for cls in type(exc).__mro__}

@@ -211,7 +211,7 @@ class Hierarchical(BasePattern):
         instruction = (
             "The delegated work is back. Review each subtask result against its instructions, "
             "then write the final synthesis.\n\n"
-            f"{results_block(self.plan, self.pack)}\n\n"
+            f"{results_block(self.plan, self.pack, ctx.budget_chars)}\n\n"
             "First one line per subtask: is it complete and sound, what is missing or "
             "contradicts another result (say what a failed or missing one leaves open). Then "
             f"write the final synthesis and {ARTIFACT_NOTE}")

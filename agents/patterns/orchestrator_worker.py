@@ -234,8 +234,9 @@ class OrchestratorWorker(BasePattern):
         failed = len(self.tasks) - done
         gaps = (f" {plural(failed, 'task')} failed: say what that leaves "
                 "unknown rather than guessing." if failed else "")
+        results = results_block(self.tasks, self.pack, ctx.budget_chars)
         instruction = (
-            f"The task queue has drained. The results:\n\n{results_block(self.tasks, self.pack)}"
+            f"The task queue has drained. The results:\n\n{results}"
             f"\n\nAggregate them into one result that answers the goal (for a comparison: a "
             "Markdown table with one row per option and one column per criterion, then a "
             f"recommendation). Point out where the results disagree.{gaps} Then {ARTIFACT_NOTE}")

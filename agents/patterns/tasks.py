@@ -138,14 +138,19 @@ async def record_outcome(ctx: PatternContext, pairs: list[tuple[Task, Result]], 
                                    f"{'s' if attempts > 1 else ''})")
 
 
-def results_block(tasks: list[Task], pack: Pack) -> str:
-    """Every task with its status and full (kept) result, for a review or an aggregation."""
+def results_block(tasks: list[Task], pack: Pack, budget_chars: int | None = None) -> str:
+    """Every task with its status and result, for a review or an aggregation. With a budget
+    (what fits the model's prompt), each result is cut to an equal share of it."""
+    share = max(200, budget_chars // max(1, len(tasks))) if budget_chars else None
     parts: list[str] = []
     for task in tasks:
         who = pack.persona(task.assignee)
         name = who.name if who is not None else task.assignee
         if task.status == "done":
-            parts.append(f"### {task.id}. {task.title} — {name} [done]\n{task.result or '(empty)'}")
+            result = task.result or "(empty)"
+            if share is not None and len(result) > share:
+                result = result[: share - 1] + "…"
+            parts.append(f"### {task.id}. {task.title} — {name} [done]\n{result}")
         elif task.status == "failed":
             parts.append(f"### {task.id}. {task.title} — {name} [FAILED: {task.error}]\n"
                          "(no result)")
