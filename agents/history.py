@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from agents.cost import CostLedger
+from agents.cost import AgentCost, CostLedger
 from agents.events import EVENT_ADAPTER, Event, UsageRecorded
 from agents.prompts import Line
 from agents.state import SharedState
@@ -25,7 +25,7 @@ class SessionSnapshot:
     state: SharedState
     turn: int = 0
     opened: bool = False
-    lines: list[Line] = field(default_factory=list)
+    lines: list[Line] = field(default_factory=lambda: Transcript())
     ledger: CostLedger = field(default_factory=CostLedger)
     last_speaker: str | None = None
     last_seq: int = 0
@@ -101,10 +101,53 @@ def apply_edits(events: list[Event]) -> list[Event]:
     return out
 
 
+#: How much transcript a loaded session keeps in memory (prompts render the newest part).
+WINDOW_CHARS = 48_000
+WINDOW_LINES = 48
+#: Per-turn costs kept in a checkpoint's running totals (for the cost pane's recent history).
+LEDGER_TURNS = 24
+
+
+class Transcript(list[Line]):
+    """The newest lines of a branch view; ``offset`` earlier ones were not loaded."""
+
+    def __init__(self, lines: list[Line] | None = None, offset: int = 0) -> None:
+        super().__init__(lines or [])
+        self.offset = offset
+
+
+def ledger_meta(ledger: CostLedger) -> dict[str, Any]:
+    def pack(c: AgentCost) -> list[Any]:
+        return [c.calls, c.prompt_tokens, c.completion_tokens, round(c.latency_ms, 3),
+                c.cost_usd, c.unpriced_calls]
+
+    recent = sorted(ledger.per_turn)[-LEDGER_TURNS:]
+    return {"agents": {k: pack(v) for k, v in ledger.agents.items()},
+            "overhead": pack(ledger.overhead),
+            "per_turn": [[t, ledger.per_turn[t]] for t in recent]}
+
+
+def ledger_from_meta(data: Any) -> CostLedger:
+    def unpack(v: Any) -> AgentCost:
+        calls, pt, ct, lat, usd, unpriced = v
+        return AgentCost(int(calls), int(pt), int(ct), float(lat), float(usd), int(unpriced))
+
+    ledger = CostLedger()
+    if isinstance(data, dict):
+        ledger.agents = {str(k): unpack(v) for k, v in data.get("agents", {}).items()}
+        ledger.overhead = unpack(data.get("overhead", [0, 0, 0, 0, 0, 0]))
+        ledger.per_turn = {int(t): float(u) for t, u in data.get("per_turn", [])}
+    return ledger
+
+
 async def load_snapshot(
-    store: Store, session_id: str, branch_id: str | None = None
+    store: Store, session_id: str, branch_id: str | None = None, *,
+    window_chars: int = WINDOW_CHARS,
 ) -> SessionSnapshot:
-    row = await store.get_session(session_id)
+    """A branch's working state. Reads the newest checkpoint, the running totals saved at or
+    before it, the events after those, and only the newest messages (``window_chars`` of
+    them): its cost does not grow with the session's length."""
+    row = await store.get_session(session_id, counts=False)
     if row is None:
         raise no_such_session(session_id)
     branch = branch_id or row.head_branch
@@ -116,16 +159,35 @@ async def load_snapshot(
             f"session {row.id} holds a pack this version cannot read ({reason})") from None
     snap = SessionSnapshot.fresh(row.id, branch, pack, row.topic, row.model)
     snap.resumed = True
-    rows = await store.events(row.id, branch)
-    events: list[Event] = []
-    for ev in rows:
+    found = await store.last_checkpoint(row.id, branch)
+    meta = found[1] if found is not None else None
+    since = found[2] if found is not None and meta is not None else 0
+    window: list[Event] = []
+    count = 0
+    if meta is not None:
+        snap.ledger = ledger_from_meta(meta.get("ledger"))
+        speaker = meta.get("last_speaker")
+        snap.last_speaker = speaker if isinstance(speaker, str) else None
+        count = int(meta.get("lines", 0))
+        snap.last_seq = since
+        for ev in await store.newest_messages(row.id, branch, since, min_chars=window_chars,
+                                              min_rows=WINDOW_LINES):
+            event = to_event(ev.kind, ev.payload, row.id, ev.branch_id)
+            if event is not None:
+                window.append(event)
+    shown = [e for e in apply_edits(window) if e.kind == "message_completed" and e.text]
+    tail_rows = await (store.events_after(row.id, branch, since) if meta is not None
+                       else store.events(row.id, branch))
+    tail: list[Event] = []
+    for ev in tail_rows:
         snap.last_seq = max(snap.last_seq, ev.seq)
         event = to_event(ev.kind, ev.payload, row.id, ev.branch_id)
         if event is not None:
-            events.append(event)
-    for event in apply_edits(events):
+            tail.append(event)
+    lines = Transcript(offset=max(0, count - len(shown)))
+    for event in apply_edits(window + tail):
         if event.kind == "message_completed" and event.text:
-            snap.lines.append(Line(event.agent, event.name, event.role, event.text, event.to))
+            lines.append(Line(event.agent, event.name, event.role, event.text, event.to))
         elif event.kind == "usage_recorded":
             assert isinstance(event, UsageRecorded)
             snap.ledger.record(event)
@@ -133,9 +195,9 @@ async def load_snapshot(
             snap.last_speaker = event.speakers[-1]
         elif event.kind == "state_patched":
             snap.state = event.state
-    checkpoints = await store.checkpoints(row.id, branch)
-    if checkpoints:
-        last = checkpoints[-1]
+    snap.lines = lines
+    if found is not None:
+        last = found[0]
         snap.turn = last.turn
         snap.opened = True
         state = dict(last.state)

@@ -79,7 +79,8 @@ def render_transcript(lines: list[Line], budget_chars: int) -> str:
         addressed = f" (to @{line.to})" if line.to else ""
         entry = f"[{line.name}, {line.role}{addressed}]: {line.text}"
         if used + len(entry) > budget_chars and out:
-            out.append(f"({len(lines) - len(out)} earlier messages omitted)")
+            earlier = len(lines) - len(out) + getattr(lines, "offset", 0)  # not loaded
+            out.append(f"({earlier} earlier messages omitted)")
             break
         out.append(entry[:budget_chars])
         used += len(entry)

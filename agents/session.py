@@ -26,7 +26,13 @@ from agents.events import (
     TurnStarted,
     event_payload,
 )
-from agents.history import SessionSnapshot, load_events, load_snapshot
+from agents.history import (
+    WINDOW_CHARS,
+    SessionSnapshot,
+    ledger_meta,
+    load_events,
+    load_snapshot,
+)
 from agents.llm.client import LiteLLMClient, LLMClient
 from agents.llm.errors import LLMError
 from agents.llm.models import choose_model
@@ -39,6 +45,13 @@ from agents.store import Store
 from personas.models import Pack
 
 __all__ = ["RunOptions", "Session"]
+
+#: Every this many turns a checkpoint carries running totals (see ``history.load_snapshot``).
+META_EVERY = 16
+
+
+def _window_chars(options: RunOptions) -> int:
+    return max(WINDOW_CHARS, 4 * options.transcript_chars)
 
 
 @dataclass
@@ -94,6 +107,7 @@ class Session(Speaker):
         self.pattern: Pattern = make_pattern(self.pack)
         self.pattern.restore(snapshot.routing)
         self._human_seen = len(self.lines)
+        self._meta_due = True  # the next checkpoint saves running totals (see _checkpoint)
         self.paused = False
         self.finished = False
         self.end_reason: str | None = None
@@ -141,7 +155,8 @@ class Session(Speaker):
         branch_id: str | None = None,
     ) -> Session:
         options = options or RunOptions()
-        snapshot = await load_snapshot(store, session_id, branch_id)
+        snapshot = await load_snapshot(store, session_id, branch_id,
+                                       window_chars=_window_chars(options))
         model = options.model or snapshot.model
         snapshot.model = model
         return cls(store=store, snapshot=snapshot, options=options, llm=llm,
@@ -206,7 +221,8 @@ class Session(Speaker):
         parent = self.branch_id
         new_branch = await self.store.fork_branch(self.id, parent, checkpoint.seq, name)
         await self.store.set_head(self.id, new_branch)
-        snapshot = await load_snapshot(self.store, self.id, new_branch)
+        snapshot = await load_snapshot(self.store, self.id, new_branch,
+                                       window_chars=_window_chars(self.options))
         self._adopt(snapshot)
         event = BranchForked(session_id=self.id, branch_id=new_branch, parent_branch_id=parent,
                              fork_seq=checkpoint.seq, turn=turn, name=name)
@@ -236,7 +252,8 @@ class Session(Speaker):
             "text": text, "edited": True, "interrupted": False, "branch_id": self.branch_id})
         self.last_seq = await self.store.append_event(
             self.id, self.branch_id, edited.kind, edited.agent, event_payload(edited))
-        snapshot = await load_snapshot(self.store, self.id, self.branch_id)
+        snapshot = await load_snapshot(self.store, self.id, self.branch_id,
+                                       window_chars=_window_chars(self.options))
         self.lines = snapshot.lines
         self._human_seen = len(self.lines)
         return edited
@@ -254,6 +271,7 @@ class Session(Speaker):
         self.pattern = make_pattern(self.pack)
         self.pattern.restore(snapshot.routing)
         self._human_seen = len(self.lines)
+        self._meta_due = True
 
     def _poke(self) -> None:
         if self._rt is not None:
@@ -288,9 +306,10 @@ class Session(Speaker):
 
     async def _emit(self, event: Event) -> None:
         if event.kind in PERSISTED_KINDS and event.kind != "message_completed":
-            self.last_seq = await self.store.append_event(
+            seq = await self.store.append_event(
                 self.id, self.branch_id, event.kind, getattr(event, "agent", ""),
                 event_payload(event))
+            self.last_seq = max(self.last_seq, seq)
         assert self._rt is not None
         await self._rt.queue.put(event)
 
@@ -459,7 +478,14 @@ class Session(Speaker):
         summary = prompts.summarise(last.text if last else self.topic)
         state: dict[str, Any] = self.state.model_dump(mode="json")
         state["_routing"] = self.pattern.save()
+        meta: dict[str, Any] | None = None
+        if self._meta_due or turn % META_EVERY == 0:
+            # Running totals, so a reload reads at most META_EVERY turns of events.
+            meta = {"lines": getattr(self.lines, "offset", 0) + len(self.lines),
+                    "ledger": ledger_meta(self.ledger), "last_speaker": self.last_speaker}
+            self._meta_due = False
         await self.store.add_checkpoint(
-            self.id, self.branch_id, seq=self.last_seq, turn=turn, state=state, label=summary)
+            self.id, self.branch_id, seq=self.last_seq, turn=turn, state=state, label=summary,
+            meta=meta)
         await self._emit(self._ids(CheckpointCreated, turn=turn, seq=self.last_seq,
                                    speaker=speaker, summary=summary))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 @dataclass
@@ -16,3 +16,6 @@ class RunOptions:
     # An interactive session (the app) waits for the human where a pattern needs a new request
     # (router); a headless one ends there.
     interactive: bool = False
+    # A model for one persona (persona id -> litellm model name), overriding the session's and
+    # the pack's for that persona's own messages (e.g. forking a replay with another model).
+    persona_models: dict[str, str] = field(default_factory=dict)

@@ -243,7 +243,7 @@ class Speaker:
         persona = assignment.persona
         if persona.id in self.human_seats:
             return await self._human_seat(assignment, turn)
-        model = assignment.model or (
+        model = assignment.model or self.options.persona_models.get(persona.id) or (
             self.model if self.options.model or not persona.model else persona.model)
         use_tools = await asyncio.to_thread(_supports_tools, model)
         message_id = uuid.uuid4().hex[:12]
@@ -331,8 +331,9 @@ class Speaker:
                               to: str | None, message_id: str) -> None:
         done = self._ids(MessageCompleted, message_id=message_id, agent=agent, name=name,
                          role=role, turn=self.turn, text=text, to=to)
-        self.last_seq = await self.store.append_event(
+        seq = await self.store.append_event(
             self.id, self.branch_id, done.kind, agent, event_payload(done))
+        self.last_seq = max(self.last_seq, seq)
         self.lines.append(prompts.Line(agent, name, role, text, to))
         await self._emit(done)
 

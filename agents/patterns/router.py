@@ -90,16 +90,25 @@ class Router(BasePattern):
         self.candidates: list[str] = list(pack.flow.members) or [p.id for p in pack.speakers]
         self.started = False  # the topic has been queued
         self.heard = 0  # human messages already queued
+        # Transcript position (absolute) up to which human messages were queued; None: not
+        # known yet (state saved by an older version, which counted ``heard`` only).
+        self.upto: int | None = 0
         self.queue: list[dict[str, str]] = []  # requests not yet routed: text, source, to
 
     def _collect(self, ctx: PatternContext) -> None:
         if not self.started:
             self.queue.insert(0, {"text": ctx.topic, "source": "topic", "to": ""})
             self.started = True
-        humans = [line for line in ctx.lines if line.agent == "human"]
-        for line in humans[self.heard:]:
-            self.queue.append({"text": line.text, "source": "human", "to": line.to or ""})
-        self.heard = len(humans)
+        offset = getattr(ctx.lines, "offset", 0)
+        if self.upto is None:  # an older save: skip the first ``heard`` human lines
+            humans = [i for i, line in enumerate(ctx.lines) if line.agent == "human"]
+            self.upto = offset + (humans[self.heard - 1] + 1 if 0 < self.heard <= len(humans)
+                                  else len(ctx.lines) if self.heard > len(humans) else 0)
+        for line in ctx.lines[max(0, self.upto - offset):]:
+            if line.agent == "human":
+                self.queue.append({"text": line.text, "source": "human", "to": line.to or ""})
+                self.heard += 1
+        self.upto = offset + len(ctx.lines)
 
     async def next_step(self, ctx: PatternContext) -> Step | End:
         self._collect(ctx)
@@ -168,12 +177,16 @@ class Router(BasePattern):
         return Step([Assignment(persona, instruction)], reason)
 
     def save(self) -> dict[str, Any]:
-        return {"started": self.started, "heard": self.heard, "queue": self.queue}
+        return {"started": self.started, "heard": self.heard, "upto": self.upto,
+                "queue": self.queue}
 
     def restore(self, data: dict[str, Any]) -> None:
         self.started = bool(data.get("started", False))
         heard = data.get("heard", 0)
         self.heard = heard if isinstance(heard, int) and heard >= 0 else 0
+        upto = data.get("upto")
+        self.upto = upto if isinstance(upto, int) and upto >= 0 else (
+            None if self.heard else 0)
         queue = data.get("queue")
         self.queue = [
             {key: str(item.get(key) or "") for key in ("text", "source", "to")}

@@ -106,8 +106,10 @@ class Sequential(BasePattern):
                 f"Do your part of the work as {persona.name}. {hand_on}")
 
     def _handed_output(self, lines: list[Line], agent: str) -> str:
-        if 0 <= self.handed < len(lines) and lines[self.handed].agent == agent:
-            return lines[self.handed].text
+        # ``handed`` is an absolute position; a reloaded transcript holds only its newest lines
+        index = self.handed - getattr(lines, "offset", 0)
+        if 0 <= index < len(lines) and lines[index].agent == agent:
+            return lines[index].text
         return ""
 
     async def after_step(self, ctx: PatternContext, step: Step, results: list[Result]) -> None:
@@ -115,9 +117,10 @@ class Sequential(BasePattern):
         # The step's message is the newest line by its persona; a failed step wrote none, and an
         # older message must not stand in for it (nor, after a resume, an interrupted one).
         wrote = bool(results) and bool(results[0].text) and results[0].error is None
-        last = len(ctx.lines) - 1
+        last = getattr(ctx.lines, "offset", 0) + len(ctx.lines) - 1
         persona = step.assignments[0].persona.id
-        self.handed = last if wrote and last >= 0 and ctx.lines[last].agent == persona else -1
+        newest = ctx.lines[-1] if ctx.lines else None
+        self.handed = last if wrote and newest is not None and newest.agent == persona else -1
 
     def save(self) -> dict[str, Any]:
         return {"done": self.done, "handed": self.handed}

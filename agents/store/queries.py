@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from agents.store.rows import CheckpointRow, EventRow, SessionRow, decode, parse_time
+from agents.store.rows import EventRow, SessionRow, decode, decode_event, parse_time
 
 MAX_SEQ = 2**63 - 1
 STREAMING = "message_streaming"
@@ -85,35 +85,34 @@ messages(sid, n) AS (
     WHERE e.seq <= coalesce(view.bound, :max)
       AND e.kind IN ('message_completed', 'message_streaming')
     GROUP BY view.sid
-),
-costs(sid, usd) AS (
-    SELECT e.session_id, total(coalesce(json_extract(e.payload, '$.cost_usd'), 0))
-    FROM events AS e
-    WHERE e.kind = 'usage_recorded' AND (:only IS NULL OR e.session_id = :only)
-    GROUP BY e.session_id
 )
 SELECT s.id, s.title, s.topic, s.pack_name, s.pack_json, s.model, s.created, s.updated,
-       s.head_branch, coalesce(turns.n, 0), coalesce(costs.usd, 0.0), coalesce(messages.n, 0)
+       s.head_branch, coalesce(turns.n, 0), s.cost_usd, coalesce(messages.n, 0)
 FROM sessions AS s
 LEFT JOIN turns ON turns.sid = s.id
 LEFT JOIN messages ON messages.sid = s.id
-LEFT JOIN costs ON costs.sid = s.id
 WHERE :only IS NULL OR s.id = :only
 ORDER BY s.updated DESC, s.created DESC, s.id
 """
 
 
+# A session without the aggregates (turns and messages are not counted: 0).
+SESSION_HEAD_SQL = """
+SELECT s.id, s.title, s.topic, s.pack_name, s.pack_json, s.model, s.created, s.updated,
+       s.head_branch, 0, s.cost_usd, 0
+FROM sessions AS s WHERE s.id = :only
+"""
+
+
 def event_row(row: Sequence[Any]) -> EventRow:
-    kind, payload = str(row[2]), decode(row[4])
-    if kind == STREAMING:  # the process died while this message streamed
-        kind, payload = COMPLETED, {**payload, "interrupted": True}
+    kind = str(row[2])
+    streaming = kind == STREAMING  # the process died while this message streamed
+    if streaming:
+        kind = COMPLETED
+    payload = decode_event(kind, row[4], row[5])
+    if streaming:
+        payload["interrupted"] = True
     return EventRow(int(row[0]), str(row[1]), kind, str(row[3]), payload, parse_time(row[5]))
-
-
-def checkpoint_row(row: Sequence[Any]) -> CheckpointRow:
-    return CheckpointRow(
-        int(row[0]), str(row[1]), int(row[2]), decode(row[3]), str(row[4]), parse_time(row[5])
-    )
 
 
 def session_row(row: Sequence[Any]) -> SessionRow:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Mapping
@@ -75,6 +76,55 @@ def encode(payload: Mapping[str, Any]) -> str:
     return json.dumps(
         _scrub(payload), default=_json_default, ensure_ascii=False, separators=(",", ":")
     )
+
+
+@functools.cache
+def _event_defaults() -> dict[str, dict[str, Any]]:
+    """Per event kind, the fields with a plain default value (what the store leaves out)."""
+    out: dict[str, dict[str, Any]] = {}
+    for model in _event_models():
+        kind = model.model_fields["kind"].default
+        out[kind] = {
+            name: f.default for name, f in model.model_fields.items()
+            if name not in ("session_id", "branch_id", "kind", "at") and not f.is_required()
+            and f.default_factory is None and not f.exclude
+            and (f.default is None or isinstance(f.default, bool | int | float | str))}
+    return out
+
+
+def _event_models() -> list[type[BaseModel]]:
+    from agents import events
+
+    return [obj for obj in vars(events).values()
+            if isinstance(obj, type) and issubclass(obj, events._Event)
+            and obj is not events._Event and "kind" in obj.model_fields]
+
+
+def _same(value: Any, default: Any) -> bool:
+    return type(value) is type(default) and value == default
+
+
+def encode_event(kind: str, payload: Mapping[str, Any]) -> str:
+    """An event payload as stored. An event's own payload (it has ``kind`` and ``at``) is
+    stored without those two (the row's columns hold them) and without fields equal to their
+    defaults, marked ``"~":1``; :func:`decode_event` puts them back. Others are kept as given."""
+    if "kind" not in payload or "at" not in payload:
+        return encode(payload)
+    defaults = _event_defaults().get(str(payload["kind"]), {})
+    slim: dict[str, Any] = {"~": 1}
+    slim.update((k, v) for k, v in payload.items()
+                if k not in ("kind", "at") and not (k in defaults and _same(v, defaults[k])))
+    return encode(slim)
+
+
+def decode_event(kind: str, text: str, created: str) -> dict[str, Any]:
+    """A stored payload as it was given to :func:`encode_event`."""
+    payload = decode(text)
+    if payload.pop("~", None) is None:
+        return payload
+    out: dict[str, Any] = {"at": created, "kind": kind, **_event_defaults().get(kind, {})}
+    out.update(payload)
+    return out
 
 
 def decode(text: str) -> dict[str, Any]:

@@ -89,8 +89,56 @@ CREATE TABLE checkpoints (
 CREATE INDEX checkpoints_branch_seq ON checkpoints (session_id, branch_id, seq);
 """
 
+# v2: checkpoints become an ordinary rowid table (WITHOUT ROWID rows just above the in-page
+# limit took a 4 KB overflow page each); ``state_json`` NULL means "the same state as the
+# previous checkpoint of the branch view"; ``meta`` holds running totals (ledger, message count)
+# on some checkpoints so a branch loads without reading its whole history; ``sessions.cost_usd``
+# is the running total of every usage event, kept by a trigger; a checkpoint bumps
+# ``sessions.updated`` (events no longer do, one write fewer per event).
+SCHEMA_V2 = """
+CREATE TABLE checkpoints_v2 (
+    id         INTEGER PRIMARY KEY,
+    session_id TEXT NOT NULL REFERENCES sessions (id) ON DELETE CASCADE,
+    branch_id  TEXT NOT NULL,
+    seq        INTEGER NOT NULL,
+    turn       INTEGER NOT NULL,
+    state_json TEXT,
+    label      TEXT NOT NULL DEFAULT '',
+    created    TEXT NOT NULL,
+    meta       TEXT,
+    UNIQUE (session_id, branch_id, turn),
+    FOREIGN KEY (session_id, branch_id)
+        REFERENCES branches (session_id, id) ON DELETE CASCADE
+);
+INSERT INTO checkpoints_v2 (session_id, branch_id, seq, turn, state_json, label, created)
+    SELECT session_id, branch_id, seq, turn, state_json, label, created
+    FROM checkpoints ORDER BY session_id, seq, turn;
+DROP TABLE checkpoints;
+ALTER TABLE checkpoints_v2 RENAME TO checkpoints;
+CREATE INDEX checkpoints_branch_seq ON checkpoints (session_id, branch_id, seq);
+CREATE INDEX checkpoints_state ON checkpoints (session_id, branch_id, seq)
+    WHERE state_json IS NOT NULL;
+CREATE INDEX checkpoints_meta ON checkpoints (session_id, branch_id, seq)
+    WHERE meta IS NOT NULL;
+
+ALTER TABLE sessions ADD COLUMN cost_usd REAL NOT NULL DEFAULT 0;
+UPDATE sessions SET cost_usd = (
+    SELECT total(coalesce(json_extract(e.payload, '$.cost_usd'), 0)) FROM events AS e
+    WHERE e.session_id = sessions.id AND e.kind = 'usage_recorded');
+CREATE TRIGGER events_cost AFTER INSERT ON events
+WHEN NEW.kind = 'usage_recorded'
+BEGIN
+    UPDATE sessions SET cost_usd = cost_usd + coalesce(json_extract(NEW.payload, '$.cost_usd'), 0)
+    WHERE id = NEW.session_id;
+END;
+CREATE TRIGGER checkpoints_touch AFTER INSERT ON checkpoints
+BEGIN
+    UPDATE sessions SET updated = max(updated, NEW.created) WHERE id = NEW.session_id;
+END;
+"""
+
 #: Ordered migrations; index ``i`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[Migration] = [SCHEMA_V1]
+MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2]
 
 
 def latest_version() -> int:

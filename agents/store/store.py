@@ -13,14 +13,14 @@ import contextlib
 import os
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar, cast
 
 import aiosqlite
 
-from agents.store import queries, schema
+from agents.store import queries, schema, views
 from agents.store.paths import prepare_file
 from agents.store.rows import (
     BranchRow,
@@ -28,10 +28,13 @@ from agents.store.rows import (
     EventRow,
     SessionRow,
     encode,
+    encode_event,
     now_iso,
     parse_time,
 )
 from agents.store.schema import StoreError, corrupt_error, locked_error
+
+T = TypeVar("T")
 
 
 class Store:
@@ -41,6 +44,8 @@ class Store:
         self._conn = conn
         self._path = path
         self._lock = asyncio.Lock()
+        # The encoded state of the last checkpoint written per (session, branch).
+        self._last_state: dict[tuple[str, str], str] = {}
 
     @property
     def path(self) -> Path:
@@ -116,28 +121,36 @@ class Store:
 
     # -- plumbing ------------------------------------------------------------------------------
 
-    @contextlib.asynccontextmanager
-    async def _write(self, what: str) -> AsyncIterator[aiosqlite.Connection]:
-        """One write transaction, committed before the caller's ``await`` returns."""
+    async def _on_thread(self, what: str, fn: Callable[[sqlite3.Connection], T], *,
+                         write: bool) -> T:
+        """Run ``fn`` on the database thread in one hand-off; a write is one transaction,
+        committed before the caller's ``await`` returns."""
+        conn = self._conn
+
+        def job() -> T:
+            db: sqlite3.Connection = conn._conn
+            if not write:
+                return fn(db)
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                result = fn(db)
+            except BaseException:
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+                raise
+            db.execute("COMMIT")
+            return result
+
+        run = cast(Callable[[Callable[[], T]], Awaitable[T]], conn._execute)
         async with self._lock:
             try:
-                await self._conn.execute("BEGIN IMMEDIATE")
-                try:
-                    yield self._conn
-                except BaseException:
-                    with contextlib.suppress(sqlite3.Error):
-                        await self._conn.execute("ROLLBACK")
-                    raise
-                await self._conn.execute("COMMIT")
+                return await run(job)
             except sqlite3.Error as exc:
                 raise self._error(what, exc) from exc
 
     async def _fetch(self, what: str, sql: str, params: Mapping[str, Any]) -> list[Any]:
-        async with self._lock:
-            try:
-                return list(await self._conn.execute_fetchall(sql, params))
-            except sqlite3.Error as exc:
-                raise self._error(what, exc) from exc
+        return await self._on_thread(
+            what, lambda db: db.execute(sql, params).fetchall(), write=False)
 
     def _error(self, what: str, exc: sqlite3.Error) -> StoreError:
         if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
@@ -155,34 +168,20 @@ class Store:
         )
 
     @staticmethod
-    async def _touch(conn: aiosqlite.Connection, session_id: str) -> None:
-        await conn.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now_iso(), session_id))
+    def _touch(db: sqlite3.Connection, session_id: str) -> None:
+        db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now_iso(), session_id))
 
     @staticmethod
-    async def _next_seq(conn: aiosqlite.Connection, session_id: str) -> int:
-        async with conn.execute(
-            "SELECT coalesce(max(seq), 0) + 1 FROM events WHERE session_id = ?", (session_id,)
-        ) as cursor:
-            row = await cursor.fetchone()
-        assert row is not None
-        return int(row[0])
-
-    async def _insert_event(
-        self,
-        conn: aiosqlite.Connection,
-        session_id: str,
-        branch_id: str,
-        kind: str,
-        agent: str,
-        payload: Mapping[str, Any],
-    ) -> int:
-        seq = await self._next_seq(conn, session_id)
-        await conn.execute(
+    def _insert_event(db: sqlite3.Connection, session_id: str, branch_id: str, kind: str,
+                      agent: str, payload: Mapping[str, Any]) -> int:
+        row = db.execute(
             "INSERT INTO events (session_id, branch_id, seq, kind, agent, payload, created)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?)",
-            (session_id, branch_id, seq, kind, agent, encode(payload), now_iso()),
-        )
-        return seq
+            " VALUES (?, ?, (SELECT coalesce(max(seq), 0) + 1 FROM events WHERE session_id = ?),"
+            " ?, ?, ?, ?) RETURNING seq",
+            (session_id, branch_id, session_id, kind, agent, encode_event(kind, payload),
+             now_iso()),
+        ).fetchone()
+        return int(row[0])
 
     # -- writes --------------------------------------------------------------------------------
 
@@ -199,37 +198,31 @@ class Store:
         """Create a session and its root branch ``main``; return the branch id."""
         branch_id = uuid.uuid4().hex
         now = now_iso()
-        async with self._write("create the session") as conn:
-            await conn.execute(
+        pack = encode(pack_json)
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT INTO sessions (id, title, topic, pack_name, pack_json, model, created,"
                 " updated, head_branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    session_id,
-                    title,
-                    topic,
-                    pack_name,
-                    encode(pack_json),
-                    model,
-                    now,
-                    now,
-                    branch_id,
-                ),
+                (session_id, title, topic, pack_name, pack, model, now, now, branch_id),
             )
-            await conn.execute(
+            db.execute(
                 "INSERT INTO branches (id, session_id, parent_branch, fork_seq, name, created)"
                 " VALUES (?, ?, NULL, NULL, 'main', ?)",
                 (branch_id, session_id, now),
             )
+
+        await self._on_thread("create the session", write, write=True)
         return branch_id
 
     async def append_event(
         self, session_id: str, branch_id: str, kind: str, agent: str, payload: Mapping[str, Any]
     ) -> int:
         """Append one event; return its seq (monotonic per session)."""
-        async with self._write("save the event") as conn:
-            seq = await self._insert_event(conn, session_id, branch_id, kind, agent, payload)
-            await self._touch(conn, session_id)
-        return seq
+        return await self._on_thread(
+            "save the event",
+            lambda db: self._insert_event(db, session_id, branch_id, kind, agent, payload),
+            write=True)
 
     async def append_events(
         self,
@@ -239,33 +232,31 @@ class Store:
     ) -> list[int]:
         """Append ``(kind, agent, payload)`` events in one transaction; return their seqs."""
         items = list(events)
-        seqs: list[int] = []
-        async with self._write("save the events") as conn:
-            for kind, agent, payload in items:
-                seqs.append(
-                    await self._insert_event(conn, session_id, branch_id, kind, agent, payload)
-                )
-            await self._touch(conn, session_id)
-        return seqs
+        return await self._on_thread(
+            "save the events",
+            lambda db: [self._insert_event(db, session_id, branch_id, kind, agent, payload)
+                        for kind, agent, payload in items],
+            write=True)
 
     async def begin_message(
         self, session_id: str, branch_id: str, agent: str, payload: Mapping[str, Any]
     ) -> int:
         """Insert a message that is still streaming; read back as interrupted until finished."""
-        async with self._write("save the message") as conn:
-            seq = await self._insert_event(
-                conn, session_id, branch_id, queries.STREAMING, agent, payload
-            )
-            await self._touch(conn, session_id)
-        return seq
+        return await self._on_thread(
+            "save the message",
+            lambda db: self._insert_event(db, session_id, branch_id, queries.STREAMING, agent,
+                                          payload),
+            write=True)
 
     async def finish_message(self, session_id: str, seq: int, payload: Mapping[str, Any]) -> None:
         """Finalise a streaming message in place (the only in-place update of an event)."""
-        async with self._write("finish the message") as conn:
-            cursor = await conn.execute(
+        text = encode_event(queries.COMPLETED, payload)
+
+        def write(db: sqlite3.Connection) -> None:
+            cursor = db.execute(
                 "UPDATE events SET kind = ?, payload = ? "
                 "WHERE session_id = ? AND seq = ? AND kind = ?",
-                (queries.COMPLETED, encode(payload), session_id, seq, queries.STREAMING),
+                (queries.COMPLETED, text, session_id, seq, queries.STREAMING),
             )
             if cursor.rowcount != 1:
                 raise StoreError(
@@ -273,7 +264,8 @@ class Store:
                     "no message with that seq is streaming.",
                     self._path,
                 )
-            await self._touch(conn, session_id)
+
+        await self._on_thread("finish the message", write, write=True)
 
     async def add_checkpoint(
         self,
@@ -284,34 +276,48 @@ class Store:
         turn: int,
         state: Mapping[str, Any],
         label: str,
+        meta: Mapping[str, Any] | None = None,
     ) -> None:
-        """Record that ``turn`` ended at ``seq`` on the branch, with the shared-state snapshot."""
-        async with self._write(f"save the checkpoint of turn {turn}") as conn:
-            await conn.execute(
+        """Record that ``turn`` ended at ``seq`` on the branch, with the shared-state snapshot.
+
+        The state is stored only when it differs from the previous checkpoint this store wrote
+        on the branch (NULL stands for "unchanged"; reads resolve it). ``meta`` holds running
+        totals that let a branch load without reading its whole history."""
+        key = (session_id, branch_id)
+        encoded = encode(state)
+        stored = None if self._last_state.get(key) == encoded else encoded
+        extra = None if meta is None else encode(meta)
+        await self._on_thread(
+            f"save the checkpoint of turn {turn}",
+            lambda db: db.execute(
                 "INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json, label,"
-                " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (session_id, branch_id, seq, turn, encode(state), label, now_iso()),
-            )
-            await self._touch(conn, session_id)
+                " created, meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (session_id, branch_id, seq, turn, stored, label, now_iso(), extra)),
+            write=True)
+        self._last_state[key] = encoded
 
     async def fork_branch(
         self, session_id: str, parent_branch: str, fork_seq: int, name: str
     ) -> str:
         """Create a branch whose view is the parent's up to ``fork_seq``; return its id."""
         branch_id = uuid.uuid4().hex
-        async with self._write("create the branch") as conn:
-            await conn.execute(
+
+        def write(db: sqlite3.Connection) -> None:
+            db.execute(
                 "INSERT INTO branches (id, session_id, parent_branch, fork_seq, name, created)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
                 (branch_id, session_id, parent_branch, fork_seq, name, now_iso()),
             )
-            await self._touch(conn, session_id)
+            self._touch(db, session_id)
+
+        await self._on_thread("create the branch", write, write=True)
         return branch_id
 
     async def set_head(self, session_id: str, branch_id: str) -> None:
         """Make ``branch_id`` the branch a session reopens on."""
-        async with self._write("switch branch") as conn:
-            cursor = await conn.execute(
+
+        def write(db: sqlite3.Connection) -> None:
+            cursor = db.execute(
                 "UPDATE sessions SET head_branch = ?, updated = ? WHERE id = ? AND EXISTS"
                 " (SELECT 1 FROM branches WHERE session_id = sessions.id AND id = ?)",
                 (branch_id, now_iso(), session_id, branch_id),
@@ -323,16 +329,20 @@ class Store:
                     self._path,
                 )
 
+        await self._on_thread("switch branch", write, write=True)
+
     async def touch(self, session_id: str) -> None:
-        async with self._write("update the session") as conn:
-            await self._touch(conn, session_id)
+        await self._on_thread(
+            "update the session", lambda db: self._touch(db, session_id), write=True)
 
     async def delete_session(self, session_id: str) -> bool:
         """Delete a session with its branches, events and checkpoints; False if absent."""
-        async with self._write("delete the session") as conn:
-            cursor = await conn.execute("DELETE FROM sessions WHERE id = ?", (session_id,))
-            deleted = cursor.rowcount > 0
-        return deleted
+        for key in [k for k in self._last_state if k[0] == session_id]:
+            del self._last_state[key]
+        return await self._on_thread(
+            "delete the session",
+            lambda db: db.execute("DELETE FROM sessions WHERE id = ?", (session_id,)).rowcount > 0,
+            write=True)
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -359,6 +369,38 @@ class Store:
         )
         return [queries.event_row(r) for r in rows]
 
+    async def events_after(self, session_id: str, branch_id: str, after_seq: int
+                           ) -> list[EventRow]:
+        """The branch view's events with seq > ``after_seq``, ordered by seq."""
+        rows = await self._on_thread(
+            "read the events",
+            lambda db: views.events_after(db, session_id, branch_id, after_seq), write=False)
+        return [queries.event_row(r) for r in rows]
+
+    async def newest_messages(
+        self, session_id: str, branch_id: str, upto_seq: int, *, min_chars: int, min_rows: int
+    ) -> list[EventRow]:
+        """The view's newest messages with seq <= ``upto_seq`` (oldest first): enough to hold
+        ``min_chars`` characters of payload and ``min_rows`` messages, or all there are."""
+        rows = await self._on_thread(
+            "read the messages",
+            lambda db: views.newest_messages(db, session_id, branch_id, upto_seq,
+                                             min_chars=min_chars, min_rows=min_rows),
+            write=False)
+        return [queries.event_row(r) for r in rows]
+
+    async def last_checkpoint(
+        self, session_id: str, branch_id: str
+    ) -> tuple[CheckpointRow, dict[str, Any] | None, int] | None:
+        """The view's newest checkpoint, with the newest running totals (``meta``) at or
+        before it and the seq they were taken at (None, 0 when none); None if no checkpoint."""
+        return await self._on_thread(
+            "read the checkpoint",
+            lambda db: views.last_checkpoint(db, session_id, branch_id), write=False)
+
+    async def _parents(self, session_id: str) -> dict[str, tuple[str | None, int]]:
+        return {b.id: (b.parent_branch, b.fork_seq or 0) for b in await self.branches(session_id)}
+
     async def checkpoints(self, session_id: str, branch_id: str) -> list[CheckpointRow]:
         """The branch view's checkpoints (inherited ones included), ordered by seq."""
         rows = await self._fetch(
@@ -366,7 +408,7 @@ class Store:
             queries.CHECKPOINTS_SQL,
             {"sid": session_id, "branch": branch_id, "max": queries.MAX_SEQ},
         )
-        return [queries.checkpoint_row(r) for r in rows]
+        return views.resolve_states(rows, await self._parents(session_id))
 
     async def import_tree(
         self,
@@ -377,39 +419,38 @@ class Store:
     ) -> None:
         """Insert a whole exported session tree as it was, in one transaction."""
         sid = str(session["id"])
-        async with self._write(f"import session {sid}") as conn:
-            cursor = await conn.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,))
-            if await cursor.fetchone() is not None:
+        pack = encode(session["pack"])
+        branch_rows = [(b["id"], sid, b["parent_branch"], b["fork_seq"], b["name"], b["created"])
+                       for b in branches]
+        event_rows = [(sid, e["branch_id"], e["seq"], e["kind"], e["agent"],
+                       encode_event(str(e["kind"]), e["payload"]), e["created"]) for e in events]
+        checkpoint_rows = [(sid, c["branch_id"], c["seq"], c["turn"], encode(c["state"]),
+                            c["label"], c.get("created") or now_iso()) for c in checkpoints]
+
+        def write(db: sqlite3.Connection) -> None:
+            if db.execute("SELECT 1 FROM sessions WHERE id = ?", (sid,)).fetchone() is not None:
                 raise StoreError(
                     f"session {sid} is already in {self._path}; delete it first or import "
                     "into another database with --db.", self._path)
-            await conn.execute(
+            db.execute(
                 "INSERT INTO sessions (id, title, topic, pack_name, pack_json, model, created,"
                 " updated, head_branch) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (sid, session["title"], session["topic"], session["pack_name"],
-                 encode(session["pack"]), session["model"], session["created"],
-                 session["updated"], session["head_branch"]),
+                (sid, session["title"], session["topic"], session["pack_name"], pack,
+                 session["model"], session["created"], session["updated"],
+                 session["head_branch"]),
             )
-            for b in branches:
-                await conn.execute(
-                    "INSERT INTO branches (id, session_id, parent_branch, fork_seq, name, created)"
-                    " VALUES (?, ?, ?, ?, ?, ?)",
-                    (b["id"], sid, b["parent_branch"], b["fork_seq"], b["name"], b["created"]),
-                )
-            for e in events:
-                await conn.execute(
-                    "INSERT INTO events (session_id, branch_id, seq, kind, agent, payload,"
-                    " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (sid, e["branch_id"], e["seq"], e["kind"], e["agent"], encode(e["payload"]),
-                     e["created"]),
-                )
-            for c in checkpoints:
-                await conn.execute(
-                    "INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json, label,"
-                    " created) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (sid, c["branch_id"], c["seq"], c["turn"], encode(c["state"]), c["label"],
-                     c.get("created") or now_iso()),
-                )
+            db.executemany(
+                "INSERT INTO branches (id, session_id, parent_branch, fork_seq, name, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)", branch_rows)
+            db.executemany(
+                "INSERT INTO events (session_id, branch_id, seq, kind, agent, payload,"
+                " created) VALUES (?, ?, ?, ?, ?, ?, ?)", event_rows)
+            db.executemany(
+                "INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json, label,"
+                " created) VALUES (?, ?, ?, ?, ?, ?, ?)", checkpoint_rows)
+            db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (session["updated"], sid))
+
+        await self._on_thread(f"import session {sid}", write, write=True)
 
     async def all_events(self, session_id: str) -> list[EventRow]:
         """Every event of every branch of the session, ordered by seq (for exports)."""
@@ -429,18 +470,15 @@ class Store:
             "WHERE c.session_id = :sid ORDER BY c.seq, c.turn",
             {"sid": session_id},
         )
-        return [queries.checkpoint_row(r) for r in rows]
+        return views.resolve_states(rows, await self._parents(session_id))
 
     async def checkpoint_at(
         self, session_id: str, branch_id: str, turn: int
     ) -> CheckpointRow | None:
         """The checkpoint of ``turn`` in the branch view, or None."""
-        rows = await self._fetch(
+        return await self._on_thread(
             "read the checkpoint",
-            queries.CHECKPOINT_AT_SQL,
-            {"sid": session_id, "branch": branch_id, "turn": turn, "max": queries.MAX_SEQ},
-        )
-        return queries.checkpoint_row(rows[0]) if rows else None
+            lambda db: views.checkpoint_at(db, session_id, branch_id, turn), write=False)
 
     async def list_sessions(self) -> list[SessionRow]:
         """Every session, most recently updated first, with turns/cost/message aggregates."""
@@ -449,8 +487,10 @@ class Store:
         )
         return [queries.session_row(r) for r in rows]
 
-    async def get_session(self, session_id: str) -> SessionRow | None:
-        """A session by id, or by a unique id prefix of at least 4 characters."""
+    async def get_session(self, session_id: str, *, counts: bool = True) -> SessionRow | None:
+        """A session by id, or by a unique id prefix of at least 4 characters.
+
+        With ``counts=False`` its turns and messages are not counted (0): a constant-time read."""
         ids = [
             r[0]
             for r in await self._fetch(
@@ -469,7 +509,6 @@ class Store:
                 "type more of the id.",
                 self._path,
             )
-        rows = await self._fetch(
-            "read the session", queries.SESSIONS_SQL, {"only": ids[0], "max": queries.MAX_SEQ}
-        )
+        sql = queries.SESSIONS_SQL if counts else queries.SESSION_HEAD_SQL
+        rows = await self._fetch("read the session", sql, {"only": ids[0], "max": queries.MAX_SEQ})
         return queries.session_row(rows[0]) if rows else None

@@ -28,6 +28,12 @@ V1_COLUMNS = {
     "events": ["id", "session_id", "branch_id", "seq", "kind", "agent", "payload", "created"],
     "checkpoints": ["session_id", "branch_id", "seq", "turn", "state_json", "label", "created"],
 }
+V2_COLUMNS = {
+    **V1_COLUMNS,
+    "sessions": [*V1_COLUMNS["sessions"], "cost_usd"],
+    "checkpoints": ["id", "session_id", "branch_id", "seq", "turn", "state_json", "label",
+                    "created", "meta"],
+}
 
 
 def _version(path: Path) -> int:
@@ -40,19 +46,19 @@ def _files(directory: Path) -> dict[str, bytes]:
 
 
 @pytest.mark.parametrize("existing", [False, True], ids=["missing", "empty-file"])
-async def test_v1_schema_on_a_new_file(tmp_path: Path, existing: bool) -> None:
+async def test_latest_schema_on_a_new_file(tmp_path: Path, existing: bool) -> None:
     path = tmp_path / "agentchat.db"
     if existing:
         path.touch()
     async with await Store.open(path):
         pass
-    assert _version(path) == latest_version() == 1
+    assert _version(path) == latest_version() == 2
     with sqlite3.connect(path) as raw:
         tables = {
             row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
-        assert tables == set(V1_COLUMNS)
-        for table, columns in V1_COLUMNS.items():
+        assert tables == set(V2_COLUMNS)
+        for table, columns in V2_COLUMNS.items():
             assert [row[1] for row in raw.execute(f"PRAGMA table_info({table})")] == columns
         indexes = {
             row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")
@@ -64,11 +70,15 @@ async def test_v1_schema_on_a_new_file(tmp_path: Path, existing: bool) -> None:
             if idx[2]
         ]
         assert ["session_id", "seq"] in uniques
-        assert [row[3] for row in raw.execute("PRAGMA table_info(checkpoints)") if row[5]] == [
-            1,
-            1,
-            1,
-        ]  # three primary key columns
+        # an ordinary rowid table since v2 (WITHOUT ROWID rows each took an overflow page)
+        assert [row[1] for row in raw.execute("PRAGMA table_info(checkpoints)") if row[5]] == [
+            "id"]
+        checkpoint_uniques = [
+            [col[2] for col in raw.execute(f"PRAGMA index_info({idx[1]})")]
+            for idx in raw.execute("PRAGMA index_list(checkpoints)")
+            if idx[2]
+        ]
+        assert ["session_id", "branch_id", "turn"] in checkpoint_uniques
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -81,7 +91,7 @@ async def test_reopening_keeps_data_and_version(tmp_path: Path) -> None:
         await store.append_event("s1", main, "note", "", {"n": 1})
     async with await Store.open(path) as store:
         assert [e.payload for e in await store.events("s1", main)] == [{"n": 1}]
-    assert _version(path) == 1
+    assert _version(path) == latest_version()
 
 
 async def test_newer_schema_is_refused_untouched(tmp_path: Path) -> None:
@@ -144,10 +154,10 @@ async def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.M
         await conn.execute("CREATE TABLE half_done (x)")
         await conn.execute("INSERT INTO no_such_table VALUES (1)")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [schema.SCHEMA_V1, broken])
-    with pytest.raises(StoreError, match=r"Could not upgrade .* from schema 1 to 2"):
+    monkeypatch.setattr(schema, "MIGRATIONS", [schema.SCHEMA_V1, schema.SCHEMA_V2, broken])
+    with pytest.raises(StoreError, match=r"Could not upgrade .* from schema 2 to 3"):
         await Store.open(path)
-    assert _version(path) == 1
+    assert _version(path) == 2
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT name FROM sqlite_master WHERE name='half_done'").fetchall() == []
 
@@ -162,21 +172,21 @@ async def test_pending_migrations_apply_in_order(
         )
     applied: list[int] = []
 
-    async def v3(conn: aiosqlite.Connection) -> None:
-        applied.append(3)
-        await conn.execute("UPDATE sessions SET note = 'from v3'")
+    async def v4(conn: aiosqlite.Connection) -> None:
+        applied.append(4)
+        await conn.execute("UPDATE sessions SET note = 'from v4'")
 
-    v2 = "ALTER TABLE sessions ADD COLUMN note TEXT;\nCREATE INDEX sessions_note ON sessions(note);"
-    monkeypatch.setattr(schema, "MIGRATIONS", [schema.SCHEMA_V1, v2, v3])
+    v3 = "ALTER TABLE sessions ADD COLUMN note TEXT;\nCREATE INDEX sessions_note ON sessions(note);"
+    monkeypatch.setattr(schema, "MIGRATIONS", [schema.SCHEMA_V1, schema.SCHEMA_V2, v3, v4])
     async with await Store.open(path) as store:
         session = await store.get_session("s1")
         assert session is not None and session.head_branch == main
-    assert _version(path) == 3 and applied == [3]
+    assert _version(path) == 4 and applied == [4]
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT note FROM sessions").fetchall() == [("from v3",)]
+        assert raw.execute("SELECT note FROM sessions").fetchall() == [("from v4",)]
     async with await Store.open(path):
         pass
-    assert applied == [3]  # an applied migration never runs again
+    assert applied == [4]  # an applied migration never runs again
 
 
 async def test_concurrent_first_open(tmp_path: Path) -> None:
@@ -184,7 +194,7 @@ async def test_concurrent_first_open(tmp_path: Path) -> None:
     stores = await asyncio.gather(*(Store.open(path) for _ in range(3)))
     for store in stores:
         await store.close()
-    assert _version(path) == 1
+    assert _version(path) == latest_version()
 
 
 def test_split_sql_keeps_trigger_bodies_whole() -> None:
@@ -201,3 +211,41 @@ def test_split_sql_keeps_trigger_bodies_whole() -> None:
     assert statements[1].startswith("CREATE TRIGGER") and statements[1].endswith("END;")
     with pytest.raises(ValueError, match="incomplete SQL"):
         list(schema.split_sql("CREATE TABLE b (x)"))
+
+
+async def test_v1_file_with_data_migrates_to_v2(tmp_path: Path) -> None:
+    """A v1 file (WITHOUT ROWID checkpoints, no cost column) keeps everything readable."""
+    path = tmp_path / "agentchat.db"
+    with sqlite3.connect(path, isolation_level=None) as raw:
+        for statement in schema.split_sql(schema.SCHEMA_V1):
+            raw.execute(statement)
+        raw.execute("PRAGMA user_version = 1")
+        now = "2026-01-01T00:00:00.000000+00:00"
+        raw.execute("INSERT INTO sessions VALUES ('s1', 't', 'topic', 'p', '{}', 'm', ?, ?, 'b1')",
+                    (now, now))
+        raw.execute("INSERT INTO branches VALUES ('b1', 's1', NULL, NULL, 'main', ?)", (now,))
+        raw.execute("INSERT INTO events (session_id, branch_id, seq, kind, agent, payload, created)"
+                    " VALUES ('s1', 'b1', 1, 'usage_recorded', 'ada', ?, ?)",
+                    ('{"kind":"usage_recorded","cost_usd":0.25,"turn":1}', now))
+        for turn in (0, 1):
+            raw.execute("INSERT INTO checkpoints VALUES ('s1', 'b1', 1, ?, ?, 'label', ?)",
+                        (turn, f'{{"goal":"g{turn}"}}', now))
+    async with await Store.open(path) as store:
+        session = await store.get_session("s1")
+        assert session is not None and session.cost_usd == 0.25 and session.turns == 1
+        events = await store.events("s1", "b1")
+        assert [e.payload for e in events] == [
+            {"kind": "usage_recorded", "cost_usd": 0.25, "turn": 1}]
+        assert [c.state for c in await store.checkpoints("s1", "b1")] == [
+            {"goal": "g0"}, {"goal": "g1"}]
+        at = await store.checkpoint_at("s1", "b1", 1)
+        assert at is not None and at.state == {"goal": "g1"} and at.label == "label"
+        # new checkpoints store an unchanged state as NULL; reads still return it
+        await store.add_checkpoint("s1", "b1", seq=1, turn=2, state={"goal": "g2"}, label="")
+        await store.add_checkpoint("s1", "b1", seq=1, turn=3, state={"goal": "g2"}, label="")
+        at = await store.checkpoint_at("s1", "b1", 3)
+        assert at is not None and at.state == {"goal": "g2"}
+    assert _version(path) == 2
+    with sqlite3.connect(path) as raw:
+        stored = raw.execute("SELECT turn, state_json FROM checkpoints ORDER BY turn").fetchall()
+        assert stored[2:] == [(2, '{"goal":"g2"}'), (3, None)]

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from agents import prompts
+from agents.cost import CostLedger
 from agents.events import (
     MessageCompleted,
     ModeratorDecision,
@@ -28,9 +29,11 @@ from agents.events import (
     UsageRecorded,
     event_payload,
 )
+from agents.history import ledger_meta
+from agents.session import META_EVERY
 from agents.state import ActionItem, SharedState, StatePatch
 from agents.store import Store
-from agents.store.rows import encode, now_iso
+from agents.store.rows import encode, encode_event, now_iso
 from personas.loader import load_pack
 from personas.models import Pack
 
@@ -54,6 +57,29 @@ class Turn:
     text: str
     state: dict[str, Any]
     label: str
+    meta: dict[str, Any] | None = None  # running totals, every META_EVERY turns as the engine
+
+
+class _Totals:
+    """What the engine's checkpoints carry as running totals (ledger, lines, last speaker)."""
+
+    def __init__(self) -> None:
+        self.ledger = CostLedger()
+        self.lines = 0
+        self.last_speaker: str | None = None
+
+    def meta(self, turn_no: int, turn: Turn) -> dict[str, Any] | None:
+        for kind, _agent, payload in turn.rows:
+            if kind == "usage_recorded":
+                self.ledger.record(UsageRecorded.model_validate(payload))
+            elif kind == "message_completed" and payload.get("text"):
+                self.lines += 1
+            elif kind == "turn_started" and payload.get("speakers"):
+                self.last_speaker = payload["speakers"][-1]
+        if turn_no % META_EVERY:
+            return None
+        return {"lines": self.lines, "ledger": ledger_meta(self.ledger),
+                "last_speaker": self.last_speaker}
 
 
 @dataclass
@@ -144,10 +170,12 @@ async def build(db: Path, count: int, via: Literal["store", "sqlite"] = "sqlite"
         branch = await create(store, pack)
         built = Built(SESSION_ID, branch, count)
         if via == "store":
+            totals = _Totals()
             for turn_no, turn in enumerate(turns(pack, count)):
                 seqs = await store.append_events(SESSION_ID, branch, turn.rows)
                 await store.add_checkpoint(SESSION_ID, branch, seq=seqs[-1], turn=turn_no,
-                                           state=turn.state, label=turn.label)
+                                           state=turn.state, label=turn.label,
+                                           meta=totals.meta(turn_no, turn))
                 _count(built, turn, seqs[-1])
             return built
     finally:
@@ -159,7 +187,7 @@ async def build(db: Path, count: int, via: Literal["store", "sqlite"] = "sqlite"
 def _count(built: Built, turn: Turn, seq: int) -> None:
     built.events += len(turn.rows)
     built.message_bytes += len(turn.text.encode())
-    built.payload_bytes += sum(len(encode(p).encode()) for _, _, p in turn.rows)
+    built.payload_bytes += sum(len(encode_event(k, p).encode()) for k, _, p in turn.rows)
     built.seqs.append(seq)
 
 
@@ -171,13 +199,19 @@ def _write_direct(db: Path, pack: Pack, built: Built) -> None:
         seq = 0
         events: list[tuple[Any, ...]] = []
         checkpoints: list[tuple[Any, ...]] = []
+        totals = _Totals()
+        previous = ""
         for turn_no, turn in enumerate(turns(pack, built.turns)):
             for kind, agent, payload in turn.rows:
                 seq += 1
-                events.append((SESSION_ID, built.branch_id, seq, kind, agent, encode(payload),
-                               now_iso()))
-            checkpoints.append((SESSION_ID, built.branch_id, seq, turn_no, encode(turn.state),
-                                turn.label, now_iso()))
+                events.append((SESSION_ID, built.branch_id, seq, kind, agent,
+                               encode_event(kind, payload), now_iso()))
+            state = encode(turn.state)  # stored only when changed, as Store.add_checkpoint does
+            meta = totals.meta(turn_no, turn)
+            checkpoints.append((SESSION_ID, built.branch_id, seq, turn_no,
+                                None if state == previous else state, turn.label, now_iso(),
+                                None if meta is None else encode(meta)))
+            previous = state
             _count(built, turn, seq)
             if len(events) >= 20_000:
                 _flush(conn, events, checkpoints)
@@ -194,8 +228,8 @@ def _flush(conn: sqlite3.Connection, events: list[tuple[Any, ...]],
         "INSERT INTO events (session_id, branch_id, seq, kind, agent, payload, created)"
         " VALUES (?, ?, ?, ?, ?, ?, ?)", events)
     conn.executemany(
-        "INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json, label, created)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)", checkpoints)
+        "INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json, label, created,"
+        " meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", checkpoints)
     events.clear()
     checkpoints.clear()
 
