@@ -45,9 +45,10 @@ def _load_litellm() -> object:
 
 
 class AgentChatApp(App[None]):
-    """``pack`` and ``topic`` start a chat at once; ``session_id`` reopens a saved session;
-    neither shows the start screen. ``provider_loader`` (litellm by default) runs in a thread
-    after the first frame; ``llm`` replaces the LLM client (tests)."""
+    """``pack`` and ``topic`` start a chat at once; ``session_id`` reopens a saved session (with
+    ``replay``: plays it back, and the provider is only loaded if the user forks live); neither
+    shows the start screen. ``provider_loader`` (litellm by default) runs in a thread after the
+    first frame; ``llm`` replaces the LLM client (tests)."""
 
     TITLE = "agentchat"
     CSS_PATH = "app.tcss"
@@ -71,6 +72,7 @@ class AgentChatApp(App[None]):
         options: RunOptions | None = None,
         session_id: str | None = None,
         branch: str | None = None,
+        replay: bool = False,
         provider_loader: Callable[[], object] | None = None,
         llm: LLMClient | None = None,
     ) -> None:
@@ -82,6 +84,8 @@ class AgentChatApp(App[None]):
         self._topic = topic
         self._session_id = session_id
         self._branch = branch
+        self._replay = replay
+        self._provider_started = False
         self._provider_loader = provider_loader or _load_litellm
         self._llm = llm
         self._bridges: list[Bridge] = []
@@ -108,8 +112,8 @@ class AgentChatApp(App[None]):
             report_first_frame(os.environ[BENCH_FIRST_FRAME_ENV])
             self.exit()
             return
-        self.run_worker(self._load_provider, name="provider", group="provider", thread=True,
-                        exit_on_error=False)
+        if not self._replay:  # a replay calls no model: no provider unless it forks live
+            self.ensure_provider()
         waiting, self._after_ready = self._after_ready, []
         for callback in waiting:
             self.call_later(callback)
@@ -120,6 +124,14 @@ class AgentChatApp(App[None]):
             self.call_after_refresh(callback)
         else:
             self._after_ready.append(callback)
+
+    def ensure_provider(self) -> None:
+        """Start loading the LLM provider (in a thread), unless it was started already."""
+        if self._provider_started:
+            return
+        self._provider_started = True
+        self.run_worker(self._load_provider, name="provider", group="provider", thread=True,
+                        exit_on_error=False)
 
     def _load_provider(self) -> None:
         try:
@@ -136,7 +148,9 @@ class AgentChatApp(App[None]):
         except StoreError as exc:
             self.show_error("Cannot open the database", str(exc), exit_after=True)
             return
-        if self._session_id is not None:
+        if self._session_id is not None and self._replay:
+            await self.show_replay(self._session_id, branch=self._branch, exit_on_error=True)
+        elif self._session_id is not None:
             await self.open_session(self._session_id, branch=self._branch, exit_on_error=True)
         elif self._pack is not None and self._topic:
             await self.start_session(self._pack, self._topic, self.options, exit_on_error=True)
@@ -159,8 +173,11 @@ class AgentChatApp(App[None]):
         from agents.llm.models import choose_model
         from tui.screens.start import StartScreen
 
-        note = choose_model(self.options.model, None).note
-        self.push_screen(StartScreen(self.db_path, note), callback=self._start_chosen)
+        options = self.options
+        note = choose_model(options.model, None).note
+        screen = StartScreen(self.db_path, note, model=options.model,
+                             budget_usd=options.budget_usd, max_turns=options.max_turns)
+        self.push_screen(screen, callback=self._start_chosen)
 
     def _start_chosen(self, choice: object) -> None:
         from dataclasses import replace
@@ -199,22 +216,36 @@ class AgentChatApp(App[None]):
         await self.show_session(session, autostart=True)
 
     async def open_session(self, session_id: str, *, branch: str | None = None,
-                           exit_on_error: bool = False) -> None:
+                           exit_on_error: bool = False, history: list[str] | None = None,
+                           make_head: bool = False) -> None:
         """Reopen a saved session (stopping any running one first) and show its history.
-        ``branch`` (a branch name or id) picks a branch other than the session's head."""
+        ``branch`` (a branch name or id) picks a branch other than the session's head;
+        ``make_head`` makes it the head (switching branch), so a later reopen lands there."""
         assert self.store is not None
         await self.stop_runs()
         try:
             branch_id = await self._branch_id(session_id, branch) if branch else None
+            if make_head and branch_id is not None:
+                await self.store.set_head(session_id, branch_id)
             session = await Session.reopen(store=self.store, session_id=session_id,
                                            options=self.options, llm=self._llm,
                                            branch_id=branch_id)
         except StoreError as exc:
             self.show_error("Cannot open the session", str(exc), exit_after=exit_on_error)
             return
-        notice = (f"Reopened “{session.topic[:60]}” at turn {session.turn}. /resume continues; "
-                  "nothing was sent to a model.")
-        await self.show_session(session, notice=notice)
+        if make_head:
+            name = await self._branch_name(session)
+            notice = (f"On branch {name} at turn {session.turn}. /resume continues it; the "
+                      "other branches are kept.")
+        else:
+            notice = (f"Reopened “{session.topic[:60]}” at turn {session.turn}. /resume "
+                      "continues; nothing was sent to a model.")
+        await self.show_session(session, notice=notice, history=history)
+
+    async def _branch_name(self, session: Session) -> str:
+        assert self.store is not None
+        rows = await self.store.branches(session.id)
+        return next((row.name for row in rows if row.id == session.branch_id), "?")
 
     async def _branch_id(self, session_id: str, branch: str) -> str:
         assert self.store is not None
@@ -233,6 +264,7 @@ class AgentChatApp(App[None]):
         except StoreError as exc:
             self.show_error("Cannot read the session", str(exc))
             return
+        self.ensure_provider()
         screen = MainScreen(session, replay=events, autostart=autostart, notice=notice,
                             history=history)
         self._bridges = [b for b in self._bridges if b.running] + [screen.bridge]
@@ -242,6 +274,46 @@ class AgentChatApp(App[None]):
             await self.switch_screen(screen)
         else:
             await self.push_screen(screen)
+
+    async def show_replay(self, session_id: str, *, branch: str | None = None,
+                          exit_on_error: bool = False) -> None:
+        """Play a saved session back (no model call) on the replay screen."""
+        from tui.screens.replay import ReplayScreen, load_replay
+
+        assert self.store is not None
+        try:
+            data = await load_replay(self.store, session_id, branch)
+        except StoreError as exc:
+            self.show_error("Cannot replay the session", str(exc), exit_after=exit_on_error)
+            return
+        screen = ReplayScreen(data)
+        if isinstance(self.screen, ReplayScreen):
+            await self.switch_screen(screen)
+        else:
+            await self.push_screen(screen)
+
+    async def fork_live(self, session_id: str, branch_id: str, turn: int, *,
+                        persona_models: dict[str, str] | None = None) -> None:
+        """From a replay: fork a new branch at ``turn`` and run it live with the current models
+        (``persona_models`` gives some personas another model)."""
+        from dataclasses import replace
+
+        assert self.store is not None
+        await self.stop_runs()
+        options = replace(self.options, persona_models={**self.options.persona_models,
+                                                        **(persona_models or {})})
+        try:
+            session = await Session.reopen(store=self.store, session_id=session_id,
+                                           options=options, llm=self._llm, branch_id=branch_id)
+            forked = await session.rollback(turn)
+        except (StoreError, ValueError) as exc:
+            self.show_error("Cannot fork the session", str(exc))
+            return
+        others = "".join(f"; {persona} speaks with {model}"
+                         for persona, model in (persona_models or {}).items())
+        notice = (f"Forked live at turn {turn} on new branch {forked.name}{others}. The "
+                  "replayed branch is kept.")
+        await self.show_session(session, notice=notice, autostart=True)
 
     @property
     def main_screen(self) -> MainScreen | None:
@@ -266,12 +338,13 @@ class AgentChatApp(App[None]):
 
     def binding_rows(self) -> list[tuple[str, str, str]]:
         """(key, description, id) for every binding of the app, the main screen and its
-        transcript and input."""
+        transcript, input and timeline."""
         from tui.widgets.chat_input import ChatInput
+        from tui.widgets.timeline_pane import TimelinePane
         from tui.widgets.transcript import Transcript
 
         rows: list[tuple[str, str, str]] = []
-        for owner in (AgentChatApp, MainScreen, Transcript, ChatInput):
+        for owner in (AgentChatApp, MainScreen, Transcript, ChatInput, TimelinePane):
             for binding in owner.BINDINGS:
                 if isinstance(binding, Binding) and binding.id:
                     rows.append((self.get_key_display(binding), binding.description, binding.id))
@@ -279,14 +352,18 @@ class AgentChatApp(App[None]):
         return rows
 
     def action_sessions(self) -> None:
+        from tui.screens.choices import PlayChoice
         from tui.screens.sessions import SessionsScreen
 
         if isinstance(self.screen, SessionsScreen):
             return
 
-        def chosen(session_id: str | None) -> None:
-            if session_id:
-                self.run_worker(self.open_session(session_id), name="open", group="boot",
+        def chosen(choice: str | PlayChoice | None) -> None:
+            if isinstance(choice, PlayChoice):
+                self.run_worker(self.show_replay(choice.session_id), name="replay",
+                                group="boot", exit_on_error=False)
+            elif choice:
+                self.run_worker(self.open_session(choice), name="open", group="boot",
                                 exit_on_error=False)
 
         self.push_screen(SessionsScreen(self.db_path), callback=chosen)
@@ -323,11 +400,13 @@ def run_app(*, db_path: Path, pack: str | Pack | None = None, topic: str | None 
         raise SystemExit(app.return_code)
 
 
-def run_replay(*, db_path: Path, session_id: str, branch: str | None = None) -> None:
-    """Open a saved session (optionally one of its branches) with its stored history shown and
-    nothing running: no model is called until the user types /step or /resume."""
+def run_replay(*, db_path: Path, session_id: str, branch: str | None = None,
+               options: RunOptions | None = None) -> None:
+    """Play a saved session (optionally one of its branches) back turn by turn on the replay
+    screen. No model is called and no provider is loaded unless the user forks live."""
     _quiet_terminal()
-    app = AgentChatApp(db_path=db_path, session_id=session_id, branch=branch)
+    app = AgentChatApp(db_path=db_path, session_id=session_id, branch=branch, replay=True,
+                       options=options)
     app.run()
     if app.return_code:
         raise SystemExit(app.return_code)

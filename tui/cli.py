@@ -274,14 +274,26 @@ def sessions_import(file: Path, db: str | None) -> None:
 @click.option("--branch", metavar="B", help="Branch (name or id) to replay; default: head.")
 @click.option("--delay", type=click.FloatRange(min=0), default=0.4, show_default=True,
               metavar="SECONDS", help="Pause between messages.")
+@click.option("--model", metavar="MODEL", envvar="AGENTCHAT_MODEL",
+              help="Model for a live fork (f in the replay); default: the session's.")
+@click.option("--api-base", metavar="URL", envvar="AGENTCHAT_API_BASE",
+              help="OpenAI-compatible server for a live fork.")
 @db_option
 def replay(session_id: str, headless: bool, branch: str | None, delay: float,
-           db: str | None) -> None:
-    """Replay a saved session turn by turn, with no model call at all."""
+           model: str | None, api_base: str | None, db: str | None) -> None:
+    """Replay a saved session turn by turn, with no model call at all.
+
+    In the app: space plays/pauses, arrows step, +/- speed, g jumps to a turn, f forks live.
+    """
     if not headless:
+        from agents.session import RunOptions
         from tui.app import run_replay
 
-        run_replay(db_path=_db_path(db), session_id=session_id, branch=branch)
+        path = _db_path(db)
+        if not path.exists():
+            raise UserError(f"no database at {path} yet; run a session first or pass --db PATH")
+        run_replay(db_path=path, session_id=session_id, branch=branch,
+                   options=RunOptions(model=model, api_base=api_base))
         return
     from tui.replay_commands import replay_headless
 

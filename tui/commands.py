@@ -14,8 +14,16 @@ COMMANDS: list[tuple[str, str, str, str]] = [
     ("Resume the run", "Continue, or start a new run after it ended (F7)", "resume", "screen"),
     ("Stop the run", "End the run now; a streaming message is kept, interrupted (F9)", "stop",
      "screen"),
-    ("Roll back to a checkpoint…", "Fork a new branch at an earlier turn (Timeline pane)",
-     "rollback_help", "screen"),
+    ("Roll back to a checkpoint…", "Preview an earlier turn and fork a new branch there "
+     "(Timeline pane)", "rollback_help", "screen"),
+    ("Switch to the next branch", "Reopen the session on its next branch (Ctrl+N; b in the "
+     "Timeline)", "next_branch", "screen"),
+    ("Compare branches", "Two branches side by side from their fork point (Ctrl+O; c in the "
+     "Timeline)", "compare", "screen"),
+    ("Replay this session", "Play the current branch back turn by turn, no model call",
+     "replay", "screen"),
+    ("Patterns guide", "How the orchestration patterns differ, this pack's marked (Ctrl+G)",
+     "patterns_help", "screen"),
     ("Toggle the Shared State pane", "Show or hide it and focus it (F2)", "toggle_pane('state')",
      "screen"),
     ("Toggle the Cost pane", "Show or hide it and focus it (F3)", "toggle_pane('cost')", "screen"),
@@ -25,7 +33,8 @@ COMMANDS: list[tuple[str, str, str, str]] = [
      "screen"),
     ("Jump to the latest message", "Scroll the transcript to the end and follow it",
      "jump_latest", "screen"),
-    ("Browse saved sessions", "Open, replay or delete a saved session (F6)", "sessions", "app"),
+    ("Browse saved sessions", "Open, replay (p) or delete a saved session (F6)", "sessions",
+     "app"),
     ("Help: keys and commands", "Every key binding and slash command (F1)", "help", "app"),
 ]
 

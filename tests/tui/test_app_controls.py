@@ -193,22 +193,6 @@ async def test_rollback_while_running_stops_the_run_first(
         assert screen.session.turn == 0 and screen.run_state == "idle"
 
 
-async def test_choosing_a_checkpoint_in_the_timeline_asks_then_rolls_back(
-        tmp_path: Path, scripted_server: ScriptedServer) -> None:
-    from tui.screens.confirm import ConfirmScreen
-    from tui.widgets.timeline_pane import TimelinePane
-
-    app = make_app(tmp_path / "chat.db", scripted_server, max_turns=2)
-    async with app.run_test(size=(120, 40)) as pilot:
-        first = await wait_state(pilot, app, "ended", timeout=60)
-        first.timeline_pane.post_message(TimelinePane.CheckpointSelected(1))
-        await wait_for(pilot, lambda: isinstance(app.screen, ConfirmScreen), "the question")
-        await pilot.press("y")
-        await wait_for(pilot, lambda: isinstance(app.screen, MainScreen)
-                       and app.screen is not first and app.screen.shown, "the forked branch")
-        assert app.screen.session.turn == 1  # type: ignore[attr-defined]
-
-
 async def test_help_lists_every_binding_with_its_id_and_themes_switch(tmp_path: Path) -> None:
     from textual.binding import Binding
 

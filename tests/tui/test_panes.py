@@ -296,7 +296,7 @@ def checkpoint(turn: int, speaker: str, summary: str, branch: str = "main") -> C
 
 
 def prompts(pane: TimelinePane) -> list[str]:
-    option_list = pane.query_one(OptionList)
+    option_list = pane.query_one("#timeline-list", OptionList)
     out = []
     for index in range(option_list.option_count):
         prompt = option_list.get_option_at_index(index).prompt
@@ -319,7 +319,7 @@ async def test_timeline_rows_branches_and_current_marker() -> None:
         assert rows[1].endswith("…") and len(rows[1]) < 80
         assert rows[2].startswith("▶") and not any(r.startswith("▶") for r in rows[:2])
         # One screen line per row even in a narrow pane.
-        assert len(shown(pane.query_one(OptionList)).strip().splitlines()) == 3
+        assert len(shown(pane.query_one("#timeline-list", OptionList)).strip().splitlines()) == 3
 
         fork = BranchForked(parent_branch_id="main", fork_seq=20, turn=2, name="b1", branch_id="b1")
         pane.handle(fork)
@@ -335,7 +335,7 @@ async def test_timeline_rows_branches_and_current_marker() -> None:
         assert not rows[1].startswith("▶")
 
         # Clicking a checkpoint posts CheckpointSelected; clicking the branch marker does not.
-        option_list = pane.query_one(OptionList)
+        option_list = pane.query_one("#timeline-list", OptionList)
         assert await pilot.click(option_list, offset=(4, 0))
         await pilot.pause()
         assert [m.turn for m in app.selected] == [1]
@@ -357,7 +357,7 @@ async def test_timeline_load_autoscrolls_and_resets() -> None:
     async with app.run_test(size=(60, 30)) as pilot:
         pane.load([(turn, "alice", f"turn {turn}") for turn in range(1, 41)])
         await pilot.pause()
-        option_list = pane.query_one(OptionList)
+        option_list = pane.query_one("#timeline-list", OptionList)
         assert option_list.option_count == 40
         assert prompts(pane)[-1].startswith("▶")
         assert option_list.max_scroll_y > 0

@@ -31,6 +31,7 @@ from agents.events import (
 from agents.session import Session
 from tui.bridge import Bridge, EngineEvent, RunFinished
 from tui.screens.main_control import RunControl
+from tui.screens.main_timeline import TimelineControl
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.cost_pane import CostPane
 from tui.widgets.state_pane import StatePane
@@ -73,6 +74,10 @@ class MainScreen(Screen[None]):
         Binding("escape", "focus_input", "Back to input", show=False, id="main.focus-input"),
         Binding("ctrl+t", "focus_transcript", "Scroll the transcript", show=False,
                 id="main.focus-transcript"),
+        Binding("ctrl+n", "next_branch", "Next branch", show=False, id="main.next-branch"),
+        Binding("ctrl+o", "compare", "Compare branches", show=False, id="main.compare"),
+        Binding("ctrl+g", "patterns_help", "Patterns guide", show=False,
+                id="main.patterns-help"),
     ]
 
     run_state: reactive[str] = reactive("idle")
@@ -114,6 +119,7 @@ class MainScreen(Screen[None]):
         self.state_pane.set_state(session.state)
         self.cost_pane.set_budget(session.budget_usd)
         self.control = RunControl(self)
+        self.timeline = TimelineControl(self)
         self._fit_titles()
 
     # ------------------------------------------------------------------ layout
@@ -137,6 +143,7 @@ class MainScreen(Screen[None]):
         self.watch(self.app, "provider_status", self._provider_changed)
         self.refresh_status()
         self.call_after_refresh(self._render_fed_panes)
+        self.timeline.refresh_branches()
         if self.notice:
             self.notify(self.notice, timeout=6)
         if self.autostart:  # never before the first frame: the run imports litellm
@@ -203,6 +210,8 @@ class MainScreen(Screen[None]):
             screen.dismiss(None)
         self._human_screen = None
         self.refresh_status()
+        if self.is_attached:
+            self.timeline.refresh_branches()  # turns and cost per branch, exact again
 
     def _ask_human(self, event: HumanInputRequested) -> None:
         from tui.screens.human_turn import HumanTurnScreen
@@ -285,19 +294,28 @@ class MainScreen(Screen[None]):
 
     def on_timeline_pane_checkpoint_selected(self, message: TimelinePane.CheckpointSelected
                                              ) -> None:
-        from tui.screens.confirm import ConfirmScreen
+        """A checkpoint was picked: preview it, with "Roll back here" and "Edit and re-run"."""
+        self.timeline.preview(message.turn)
 
-        turn = message.turn
-        running = " The run is stopped first." if self.bridge.running else ""
-        question = f"Roll back to turn {turn}?"
-        detail = f"A new branch is forked at that checkpoint; the current one is kept.{running}"
+    def on_timeline_pane_branch_selected(self, message: TimelinePane.BranchSelected) -> None:
+        self.timeline.switch_to(message.branch_id)
 
-        def confirmed(yes: bool | None) -> None:
-            if yes:
-                self.control.rollback(turn)
+    def action_next_branch(self) -> None:
+        self.timeline.next_branch()
 
-        self.app.push_screen(ConfirmScreen(question, detail, title="Roll back",
-                                           confirm_label="Roll back"), callback=confirmed)
+    def action_compare(self) -> None:
+        self.timeline.compare()
+
+    def action_replay(self) -> None:
+        """Play this branch back on the replay screen (the run, if any, goes on)."""
+        self.app.run_worker(self.app_main.show_replay(self.session.id,
+                                                      branch=self.session.branch_id),
+                            name="replay", group="boot", exit_on_error=False)
+
+    def action_patterns_help(self) -> None:
+        from tui.screens.patterns_help import PatternsHelpScreen
+
+        self.app.push_screen(PatternsHelpScreen(self.session.pack.pack.pattern))
 
     # ------------------------------------------------------------------ panes
 
@@ -316,7 +334,7 @@ class MainScreen(Screen[None]):
 
     def _focus_pane(self, collapsible: Collapsible) -> None:
         target: Widget | None = None
-        for widget in collapsible.query("Contents *"):
+        for widget in [*collapsible.query(".focus-first"), *collapsible.query("Contents *")]:
             if widget.focusable:
                 target = widget
                 break
@@ -351,6 +369,13 @@ class AppWithSessions(Protocol):
     """What the main screen needs from the app (see :class:`tui.app.AgentChatApp`)."""
 
     async def show_session(self, session: Session, *, notice: str | None = None,
-                           history: list[str] | None = None) -> None: ...
+                           history: list[str] | None = None, autostart: bool = False) -> None: ...
+
+    async def open_session(self, session_id: str, *, branch: str | None = None,
+                           exit_on_error: bool = False, history: list[str] | None = None,
+                           make_head: bool = False) -> None: ...
+
+    async def show_replay(self, session_id: str, *, branch: str | None = None,
+                          exit_on_error: bool = False) -> None: ...
 
     def when_ready(self, callback: Callable[[], object]) -> None: ...

@@ -147,16 +147,17 @@ class RunControl:
 
     # ------------------------------------------------------------------ rollback
 
-    def rollback(self, turn: int) -> None:
-        """Stop the run if needed, fork at ``turn`` and show the new branch."""
+    def rollback(self, turn: int, *, edit: tuple[str, str] | None = None) -> None:
+        """Stop the run if needed, fork at ``turn`` and show the new branch. With ``edit``
+        (message id, new text) that message is replaced on the new branch, which then runs."""
         if turn > self.screen.session.turn:
             self._tell(f"There is no turn {turn} yet (the last is {self.screen.session.turn}).",
                        error=True)
             return
-        self.screen.run_worker(self._rollback(turn), name="rollback", group="control",
+        self.screen.run_worker(self._rollback(turn, edit), name="rollback", group="control",
                                exclusive=True, exit_on_error=False)
 
-    async def _rollback(self, turn: int) -> None:
+    async def _rollback(self, turn: int, edit: tuple[str, str] | None = None) -> None:
         screen = self.screen
         if self.running:
             screen.run_state = "stopping"
@@ -168,10 +169,21 @@ class RunControl:
             return
         notice = (f"Rolled back to turn {forked.turn} on new branch {forked.name}; the old "
                   "branch is kept. /resume continues from here.")
+        rerun = False
+        if edit is not None:
+            try:
+                edited = await screen.session.edit_message(*edit)
+            except (ValueError, RuntimeError, StoreError) as exc:
+                self._tell(f"Cannot edit the message: {exc}.", error=True)
+            else:
+                rerun = True
+                notice = (f"Edited {edited.name}'s message on new branch {forked.name} and "
+                          f"re-running from turn {forked.turn}; the old branch is kept.")
         app = screen.app_main
         history = list(screen.chat_input.history)
         # The app's worker, not this screen's: this screen is replaced by the new one.
-        screen.app.run_worker(app.show_session(screen.session, notice=notice, history=history),
+        screen.app.run_worker(app.show_session(screen.session, notice=notice, history=history,
+                                               autostart=rerun),
                               name="show-session", group="boot", exit_on_error=False)
 
 

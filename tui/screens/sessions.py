@@ -1,4 +1,5 @@
-"""The session browser: every saved session, newest first; open one, or delete it after a yes."""
+"""The session browser: every saved session, newest first; open one, play it back (replay, no
+model call), or delete it after a yes."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Static
 
 from agents.store import SessionRow, Store, StoreError
+from tui.screens.choices import PlayChoice
 from tui.screens.confirm import ConfirmScreen
 
 __all__ = ["SessionsScreen", "format_cost", "format_when", "newest_first"]
@@ -52,8 +54,9 @@ def _cut(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(width - 1, 0)] + "…"
 
 
-class SessionsScreen(Screen[str | None]):
-    """Browse the sessions in the database at ``db_path``; dismiss with an id to open, or None.
+class SessionsScreen(Screen[str | PlayChoice | None]):
+    """Browse the sessions in the database at ``db_path``; dismiss with an id to open, a
+    :class:`PlayChoice` to replay, or None.
 
     The screen opens the store itself when mounted and closes it when unmounted.
     """
@@ -64,6 +67,7 @@ class SessionsScreen(Screen[str | None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open", priority=True, id="sessions.open"),
+        Binding("p", "play", "Replay", id="sessions.play"),
         Binding("d,delete", "delete", "Delete", id="sessions.delete"),
         Binding("r", "reload", "Reload", id="sessions.reload"),
         Binding("escape", "back", "Back", id="sessions.back"),
@@ -187,7 +191,7 @@ class SessionsScreen(Screen[str | None]):
     # -- actions -------------------------------------------------------------------------------
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action in ("open", "delete"):
+        if action in ("open", "delete", "play"):
             return True if self.rows else None
         return True
 
@@ -200,6 +204,11 @@ class SessionsScreen(Screen[str | None]):
         session_id = self.selected_id()
         if session_id is not None:
             self.dismiss(session_id)
+
+    def action_play(self) -> None:
+        session_id = self.selected_id()
+        if session_id is not None:
+            self.dismiss(PlayChoice(session_id))
 
     def action_back(self) -> None:
         self.dismiss(None)

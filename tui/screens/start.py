@@ -144,7 +144,9 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
 
     ``default_model_note`` is shown as the model field's hint when the highlighted pack cannot
     be loaded; otherwise the hint is ``choose_model(None, pack.pack.model).note``. ``user_dir``
-    overrides where user packs are looked for (default: the loader's).
+    overrides where user packs are looked for (default: the loader's). ``model``,
+    ``budget_usd`` and ``max_turns`` (the command line's flags) pre-fill their fields, so they
+    win over the pack's defaults unless the user changes them.
     """
 
     CSS_PATH = "start.tcss"
@@ -161,9 +163,18 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
     ]
 
     def __init__(
-        self, db_path: Path, default_model_note: str, *, user_dir: Path | None = None
+        self,
+        db_path: Path,
+        default_model_note: str,
+        *,
+        user_dir: Path | None = None,
+        model: str | None = None,
+        budget_usd: float | None = None,
+        max_turns: int | None = None,
     ) -> None:
         super().__init__()
+        self.initial = (model or "", "" if budget_usd is None else f"{budget_usd:g}",
+                        "" if max_turns is None else str(max_turns))
         self.db_path = db_path
         self.default_model_note = default_model_note
         self.user_dir = user_dir
@@ -208,6 +219,9 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         yield Footer()
 
     def on_mount(self) -> None:
+        for selector, value in zip(("#model", "#budget", "#max-turns"), self.initial,
+                                   strict=True):
+            self.query_one(selector, Input).value = value
         self.packs = list_packs(user_dir=self.user_dir)
         pack_list = self.query_one("#pack-list", OptionList)
         pack_list.add_options(

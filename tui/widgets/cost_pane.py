@@ -7,6 +7,7 @@ A call with no known price is shown as "unpriced", never as $0. Totals come from
 from __future__ import annotations
 
 import copy
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rich.errors import StyleSyntaxError
@@ -164,10 +165,22 @@ class CostPane(Vertical):
 
     def handle(self, event: Event) -> None:
         if isinstance(event, UsageRecorded):
-            self._ledger.record(event)
-            tokens = event.prompt_tokens + event.completion_tokens
-            self._tokens_per_turn[event.turn] = self._tokens_per_turn.get(event.turn, 0) + tokens
+            self._record(event)
             self._refresh_all()
+
+    def load(self, events: Iterable[Event]) -> None:
+        """Start again from ``events`` (their usage), drawing once: a replay stepping back."""
+        self._ledger = CostLedger()
+        self._tokens_per_turn = {}
+        for event in events:
+            if isinstance(event, UsageRecorded):
+                self._record(event)
+        self._refresh_all()
+
+    def _record(self, event: UsageRecorded) -> None:
+        self._ledger.record(event)
+        tokens = event.prompt_tokens + event.completion_tokens
+        self._tokens_per_turn[event.turn] = self._tokens_per_turn.get(event.turn, 0) + tokens
 
     def reset(self) -> None:
         self._ledger = CostLedger()

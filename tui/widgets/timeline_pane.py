@@ -1,24 +1,28 @@
-"""The Timeline pane: one row per checkpoint, branch markers, the current checkpoint marked ▶.
+"""The Timeline pane: the session's branch tree, then one row per checkpoint of the current
+branch, branch markers, the current checkpoint marked ▶.
 
-Selecting a checkpoint row posts :class:`TimelinePane.CheckpointSelected`; the main screen rolls
-back to it (which forks a branch and never deletes the old one).
+Selecting a checkpoint row posts :class:`TimelinePane.CheckpointSelected` (the main screen opens
+its fork preview, the replay jumps to it); selecting a branch, or ``b`` for the next one, posts
+:class:`TimelinePane.BranchSelected`. ``c`` asks the screen to compare branches.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
 from textual.containers import Vertical
 from textual.message import Message
-from textual.widgets import OptionList
+from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from agents.events import BranchForked, CheckpointCreated, Event
+from agents.events import BranchForked, CheckpointCreated, Event, UsageRecorded
 from personas.models import Pack
+from tui.branch_tree import BranchInfo, cost_text
 
 SUMMARY_CHARS = 60
 CURRENT = "▶"
@@ -57,8 +61,24 @@ def row_prompt(row: TimelineRow, current: bool, names: dict[str, str] | None = N
     return text
 
 
+def branch_prompt(info: BranchInfo, current: bool) -> Text:
+    """``▶ └ b2-t3 ⑂3 · 5 turns · $0.0040``: indented under its parent, current marked."""
+    text = Text(f"{CURRENT if current else ' '} ", style="bold green" if current else "")
+    if info.depth:
+        text.append("  " * (info.depth - 1) + "└ ", style="dim")
+    text.append(info.name, style="bold magenta" if current else "magenta")
+    if info.fork_turn is not None:
+        text.append(f" ⑂{info.fork_turn}", style="dim")
+    text.append(f" · {info.turns} turn{'s' if info.turns != 1 else ''}", style="dim")
+    spent = cost_text(info.ledger)
+    if spent != "—":
+        text.append(f" · {'+' if info.fork_turn is not None else ''}{spent}", style="dim")
+    return text
+
+
 class TimelinePane(Vertical):
-    """Checkpoints newest at the bottom, auto-scrolled; select one to roll back to it."""
+    """The branch tree, then checkpoints newest at the bottom, auto-scrolled; select a
+    checkpoint to preview it (and roll back), a branch to switch to it."""
 
     _ready = False
 
@@ -67,7 +87,22 @@ class TimelinePane(Vertical):
     TimelinePane > OptionList {
         height: auto; max-height: 14; text-wrap: nowrap; text-overflow: ellipsis;
     }
+    TimelinePane > #timeline-branches { max-height: 8; }
+    TimelinePane > .timeline-heading { height: 1; color: $text-muted; text-style: bold; }
+    TimelinePane > #timeline-checkpoints-heading { margin-top: 1; }
     """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("b", "screen.next_branch", "Next branch", id="timeline.next-branch"),
+        Binding("c", "screen.compare", "Compare branches", id="timeline.compare"),
+    ]
+
+    class BranchSelected(Message):
+        """The user picked branch ``branch_id`` (to switch to it)."""
+
+        def __init__(self, branch_id: str) -> None:
+            super().__init__()
+            self.branch_id = branch_id
 
     class CheckpointSelected(Message):
         """The user picked the checkpoint of ``turn`` (on ``branch_id``, at ``seq``, if known)."""
@@ -92,13 +127,20 @@ class TimelinePane(Vertical):
         self.rows: list[TimelineRow] = []
         self.current: int | None = None
         """Index in ``rows`` of the current checkpoint."""
+        self.branches: list[BranchInfo] = []
+        self.current_branch: str | None = None
 
     def compose(self) -> ComposeResult:
-        yield OptionList(id="timeline-list", compact=True)
+        yield Static("Branches", id="timeline-branches-heading", classes="timeline-heading")
+        yield OptionList(id="timeline-branches", compact=True)
+        yield Static("Checkpoints", id="timeline-checkpoints-heading",
+                     classes="timeline-heading")
+        yield OptionList(id="timeline-list", compact=True, classes="focus-first")
 
     def on_mount(self) -> None:
         self._ready = True  # children exist now; is_mounted is only set after on_mount
         self._rebuild()
+        self._show_branches()
 
     @property
     def _list(self) -> OptionList:
@@ -112,6 +154,9 @@ class TimelinePane(Vertical):
                 "checkpoint", event.turn, event.speaker, event.summary, event.branch_id, event.seq
             )
             self._append(row, make_current=True)
+            self._live_branch(event.branch_id, turn=event.turn)
+        elif isinstance(event, UsageRecorded):
+            self._live_branch(event.branch_id, usage=event)
         elif isinstance(event, BranchForked):
             fork_point = self._find_checkpoint(event.turn)
             marker = TimelineRow("branch", event.turn, branch_id=event.branch_id, name=event.name)
@@ -123,6 +168,51 @@ class TimelinePane(Vertical):
         self.rows = []
         self.current = None
         self._rebuild()
+
+    def set_branches(self, branches: list[BranchInfo], current: str | None) -> None:
+        """Show the session's branch tree (in tree order) with ``current`` marked."""
+        self.branches = list(branches)
+        self.current_branch = current
+        self._show_branches()
+
+    def _live_branch(self, branch_id: str, *, turn: int | None = None,
+                     usage: UsageRecorded | None = None) -> None:
+        """Keep the current branch's row up to date while it runs."""
+        index = next((i for i, b in enumerate(self.branches) if b.id == branch_id), None)
+        if index is None or branch_id != self.current_branch:
+            return
+        info = self.branches[index]
+        if usage is not None:
+            info.ledger.record(usage)
+        if turn is not None and turn > info.turns:
+            info = self.branches[index] = replace(info, turns=turn)
+        if self._ready:
+            self.query_one("#timeline-branches", OptionList).replace_option_prompt_at_index(
+                index, branch_prompt(info, True))
+
+    def next_branch(self) -> BranchInfo | None:
+        """The branch after the current one in the tree (wrapping), None with a single one."""
+        if len(self.branches) < 2:
+            return None
+        ids = [b.id for b in self.branches]
+        index = ids.index(self.current_branch) if self.current_branch in ids else -1
+        return self.branches[(index + 1) % len(self.branches)]
+
+    def mark_turn(self, turn: int | None) -> None:
+        """Mark the last checkpoint at or before ``turn`` as current (none for None)."""
+        target: int | None = None
+        if turn is not None:
+            for index, row in enumerate(self.rows):
+                if row.kind == "checkpoint" and row.turn <= turn:
+                    target = index
+        if target is None:
+            previous, self.current = self.current, None
+            if previous is not None and self._ready and previous < self._list.option_count:
+                self._list.replace_option_prompt_at_index(
+                    previous, row_prompt(self.rows[previous], False, self._names))
+            return
+        if target != self.current:
+            self._set_current(target)
 
     def load(self, checkpoints: list[tuple[int, str, str]]) -> None:
         """Fill from stored ``(turn, speaker, summary)`` rows, oldest first; the last is current."""
@@ -144,6 +234,36 @@ class TimelinePane(Vertical):
         return Option(
             row_prompt(row, index == self.current, self._names), disabled=row.kind == "branch"
         )
+
+    def _show_branches(self) -> None:
+        if not self._ready:
+            return
+        shown = bool(self.branches)
+        branch_list = self.query_one("#timeline-branches", OptionList)
+        for widget in (branch_list, self.query_one("#timeline-branches-heading"),
+                       self.query_one("#timeline-checkpoints-heading")):
+            widget.display = shown
+        branch_list.set_options(
+            Option(branch_prompt(b, b.id == self.current_branch), id=b.id) for b in self.branches)
+        ids = [b.id for b in self.branches]
+        if self.current_branch in ids:
+            branch_list.highlighted = ids.index(self.current_branch)
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        """Focusing a list starts on its current row (▶), not on the first one."""
+        if event.widget is self._list and self.current is not None:
+            self._list.highlighted = self.current
+        elif event.widget.id == "timeline-branches" and self.current_branch is not None:
+            ids = [b.id for b in self.branches]
+            if self.current_branch in ids:
+                self.query_one("#timeline-branches", OptionList).highlighted = ids.index(
+                    self.current_branch)
+
+    @on(OptionList.OptionSelected, "#timeline-branches")
+    def _branch_chosen(self, event: OptionList.OptionSelected) -> None:
+        event.stop()
+        if event.option_id is not None:
+            self.post_message(self.BranchSelected(event.option_id))
 
     def _rebuild(self) -> None:
         if not self._ready:

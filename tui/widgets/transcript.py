@@ -18,7 +18,7 @@ from typing import ClassVar, Literal
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.widget import Widget
+from textual.widget import MountError, Widget
 from textual.widgets import Static
 
 from agents.events import Event
@@ -87,6 +87,7 @@ class Transcript(VerticalScroll, can_focus=True):
     def __init__(self, pack: Pack | None = None, *, id: str | None = None,
                  classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._pack = pack
         self.model = TranscriptModel(pack)
         self._start = 0
         self._end = 0
@@ -129,16 +130,32 @@ class Transcript(VerticalScroll, can_focus=True):
             self.model.apply(event)
         await self.show_latest()
 
+    async def reset(self, events: Iterable[Event] = ()) -> None:
+        """Start again from nothing (or from ``events``, in bulk) and show the newest window:
+        a replay stepping back rebuilds the transcript this way."""
+        model = TranscriptModel(self._pack)
+        for event in events:
+            model.apply(event)
+        async with self._lock:
+            self.model = model
+            total = len(model)
+            await self._remount(max(0, total - self.WINDOW), total)
+        self.anchor()
+
     async def handle(self, event: Event) -> None:
         """Add one live engine event."""
         change = self.model.apply(event)
-        if change is None:
+        if change is None or not self.is_attached:  # e.g. the app is closing: data only
             return
         async with self._lock:
-            if change.op == "added":
-                await self._added(change.index)
-            else:
-                await self._updated(change)
+            try:
+                if change.op == "added":
+                    await self._added(change.index)
+                else:
+                    await self._updated(change)
+            except MountError:
+                if self.is_attached:
+                    raise  # only a transcript being taken down may miss a mount
 
     async def show_latest(self) -> None:
         """Mount the newest window and follow new entries."""
