@@ -58,8 +58,22 @@ class Store:
         """Open (creating if needed) and upgrade the database at ``path``.
 
         Raises :class:`StoreError`, leaving the file untouched, if it is not an SQLite file,
-        is damaged, or was written by a newer agentchat.
+        is damaged, or was written by a newer agentchat. Several processes opening a new file
+        at once can find it locked while one switches it to WAL; that is retried briefly.
         """
+        for attempt in range(40):
+            try:
+                return await cls._open_once(path)
+            except StoreError as exc:
+                locked = isinstance(exc.__cause__, sqlite3.OperationalError) and (
+                    "locked" in str(exc.__cause__))
+                if not locked or attempt == 39:
+                    raise
+            await asyncio.sleep(0.05 + 0.01 * attempt)
+        raise AssertionError("unreachable")
+
+    @classmethod
+    async def _open_once(cls, path: Path) -> Store:
         path = Path(path).expanduser()
         prepare_file(path)
         try:
