@@ -6,7 +6,7 @@ from typing import Any
 
 from agents.cost import CostLedger
 from agents.events import UsageRecorded
-from agents.history import load_events, no_such_session
+from agents.history import load_events, no_such_session, resolve_branch
 from agents.logs import redact
 from agents.state import SharedState
 from agents.store import Store, StoreError
@@ -15,14 +15,33 @@ EXPORT_FORMAT = "agentchat-session"
 EXPORT_VERSION = 1
 
 
-async def export_json(store: Store, session_id: str) -> dict[str, Any]:
-    """The whole session tree: every branch, event and checkpoint, ready for `sessions import`."""
+async def export_json(store: Store, session_id: str,
+                      branch: str | None = None) -> dict[str, Any]:
+    """The whole session tree — every branch, event and checkpoint — or, with ``branch``, just
+    that branch's view (its ancestors up to the fork points), ready for `sessions import`."""
     row = await store.get_session(session_id)
     if row is None:
         raise no_such_session(session_id)
     branches = await store.branches(row.id)
-    events = await store.all_events(row.id)
-    checkpoints = await store.all_checkpoints(row.id)
+    if branch is None:
+        events = await store.all_events(row.id)
+        checkpoints = await store.all_checkpoints(row.id)
+        head = row.head_branch
+    else:
+        head = await resolve_branch(store, row.id, branch)
+        by_id = {b.id: b for b in branches}
+        chain: list[str] = []
+        cursor: str | None = head
+        while cursor is not None:
+            chain.append(cursor)
+            cursor = by_id[cursor].parent_branch
+        branches = [b for b in branches if b.id in chain]
+        events = await store.events(row.id, head)
+        checkpoints = await store.checkpoints(row.id, head)
+    # what the exported events say, so an export of one branch re-exports identically
+    turns = max((c.turn for c in checkpoints), default=0)
+    cost = sum(float(e.payload.get("cost_usd") or 0.0) for e in events
+               if e.kind == "usage_recorded")
     return {
         "format": EXPORT_FORMAT,
         "version": EXPORT_VERSION,
@@ -35,9 +54,9 @@ async def export_json(store: Store, session_id: str) -> dict[str, Any]:
             "model": row.model,
             "created": row.created.isoformat(),
             "updated": row.updated.isoformat(),
-            "head_branch": row.head_branch,
-            "turns": row.turns,
-            "cost_usd": row.cost_usd,
+            "head_branch": head,
+            "turns": turns,
+            "cost_usd": round(cost, 9),
         },
         "branches": [
             {

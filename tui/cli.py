@@ -221,15 +221,19 @@ def sessions_show(session_id: str, db: str | None) -> None:
 @click.option("--artifacts", "artifacts", metavar="DIR", type=click.Path(file_okay=False),
               help="Write the artifacts of the head branch's final state into DIR, one file "
               "each (then the transcript is exported only with -o).")
+@click.option("--branch", metavar="B", help="Only this branch (name or id): Markdown shows "
+              "its transcript, JSON its view. Default: Markdown the head branch, JSON every "
+              "branch.")
 @db_option
 def sessions_export(session_id: str, fmt: str, output: str | None, artifacts: str | None,
-                    db: str | None) -> None:
+                    branch: str | None, db: str | None) -> None:
     """Export a session as Markdown or JSON, and its artifacts as files."""
     from agents.artifacts import ArtifactError
     from tui.session_commands import export_session
 
     try:
-        _run_async(lambda: export_session(_db_path(db), session_id, fmt, output, artifacts))
+        _run_async(lambda: export_session(_db_path(db), session_id, fmt, output, artifacts,
+                                          branch))
     except ArtifactError as exc:
         raise UserError(str(exc)) from None
 

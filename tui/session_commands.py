@@ -12,7 +12,7 @@ from rich.table import Table
 
 from agents.artifacts import head_state, write_artifacts
 from agents.export import export_json, export_markdown
-from agents.history import no_such_session
+from agents.history import no_such_session, resolve_branch
 from agents.state import SharedState
 from agents.store import Store, StoreError
 
@@ -53,7 +53,7 @@ async def show_session(path: Path, session_id: str) -> None:
 
 
 async def export_session(path: Path, session_id: str, fmt: str, output: str | None,
-                         artifacts: str | None = None) -> None:
+                         artifacts: str | None = None, branch: str | None = None) -> None:
     """Export the transcript (stdout or ``output``) and/or the artifacts (into ``artifacts``).
 
     With ``artifacts`` and no ``output`` only the artifacts are written.
@@ -66,10 +66,16 @@ async def export_session(path: Path, session_id: str, fmt: str, output: str | No
             state = await head_state(store, session_id)
         if artifacts is None or output:
             if fmt == "json":
-                text = json.dumps(await export_json(store, session_id), indent=2,
+                text = json.dumps(await export_json(store, session_id, branch), indent=2,
                                   ensure_ascii=False) + "\n"
             else:
-                text = await export_markdown(store, session_id)
+                branch_id = None
+                if branch is not None:
+                    row = await store.get_session(session_id)
+                    if row is None:
+                        raise no_such_session(session_id)
+                    branch_id = await resolve_branch(store, row.id, branch)
+                text = await export_markdown(store, session_id, branch_id)
     if state is not None and artifacts is not None:
         written = write_artifacts(state, Path(artifacts))
         for file in written:

@@ -57,6 +57,23 @@ def test_fork_replay_and_export_import_round_trip(scripted_server: ScriptedServe
                      "--db", str(other)).returncode == 0
     assert json.loads(again.read_text()) == data
 
+    one = tmp_path / "main-only.json"
+    assert agentchat("sessions", "export", sid, "--format", "json", "--branch", "main",
+                     "-o", str(one), "--db", str(db)).returncode == 0
+    only = json.loads(one.read_text())
+    assert [b["name"] for b in only["branches"]] == ["main"]
+    assert sum(e["kind"] == "moderator_decision" for e in only["events"]) == 4
+    third = tmp_path / "c.db"
+    assert agentchat("sessions", "import", str(one), "--db", str(third)).returncode == 0
+    back = tmp_path / "main-back.json"
+    assert agentchat("sessions", "export", sid, "--format", "json", "-o", str(back),
+                     "--db", str(third)).returncode == 0
+    assert json.loads(back.read_text()) == only
+    md = agentchat("sessions", "export", sid, "--branch", "main", "--db", str(db))
+    assert md.returncode == 0 and md.stdout.count("moderator gives the floor") == 4
+    head_md = agentchat("sessions", "export", sid, "--db", str(db))
+    assert head_md.stdout.count("moderator gives the floor") == 2
+
     twice = agentchat("sessions", "import", str(exported), "--db", str(other))
     assert twice.returncode == 2 and "already in" in twice.stderr
     junk = tmp_path / "junk.json"
