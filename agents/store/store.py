@@ -20,24 +20,20 @@ from typing import Any, Self, TypeVar, cast
 
 import aiosqlite
 
-from agents.store import queries, schema, views
+from agents.store import queries, schema
 from agents.store.paths import prepare_file
+from agents.store.reads import StoreReads
 from agents.store.rows import (
-    BranchRow,
-    CheckpointRow,
-    EventRow,
-    SessionRow,
     encode,
     encode_event,
     now_iso,
-    parse_time,
 )
 from agents.store.schema import StoreError, corrupt_error, locked_error
 
 T = TypeVar("T")
 
 
-class Store:
+class Store(StoreReads):
     """Async access to one session database. Build it with :meth:`open`."""
 
     def __init__(self, conn: aiosqlite.Connection, path: Path) -> None:
@@ -360,70 +356,6 @@ class Store:
 
     # -- reads ---------------------------------------------------------------------------------
 
-    async def branches(self, session_id: str) -> list[BranchRow]:
-        rows = await self._fetch(
-            "read the branches",
-            "SELECT id, parent_branch, fork_seq, name, created FROM branches"
-            " WHERE session_id = :sid ORDER BY created, rowid",
-            {"sid": session_id},
-        )
-        return [
-            BranchRow(r[0], r[1], None if r[2] is None else int(r[2]), r[3], parse_time(r[4]))
-            for r in rows
-        ]
-
-    async def events(
-        self, session_id: str, branch_id: str, *, upto_seq: int | None = None
-    ) -> list[EventRow]:
-        """The branch's view (inherited events included), ordered by seq; empty if unknown."""
-        rows = await self._fetch(
-            "read the events",
-            queries.EVENTS_SQL,
-            {"sid": session_id, "branch": branch_id, "upto": upto_seq, "max": queries.MAX_SEQ},
-        )
-        return [queries.event_row(r) for r in rows]
-
-    async def events_after(self, session_id: str, branch_id: str, after_seq: int
-                           ) -> list[EventRow]:
-        """The branch view's events with seq > ``after_seq``, ordered by seq."""
-        rows = await self._on_thread(
-            "read the events",
-            lambda db: views.events_after(db, session_id, branch_id, after_seq), write=False)
-        return [queries.event_row(r) for r in rows]
-
-    async def newest_messages(
-        self, session_id: str, branch_id: str, upto_seq: int, *, min_chars: int, min_rows: int
-    ) -> list[EventRow]:
-        """The view's newest messages with seq <= ``upto_seq`` (oldest first): enough to hold
-        ``min_chars`` characters of payload and ``min_rows`` messages, or all there are."""
-        rows = await self._on_thread(
-            "read the messages",
-            lambda db: views.newest_messages(db, session_id, branch_id, upto_seq,
-                                             min_chars=min_chars, min_rows=min_rows),
-            write=False)
-        return [queries.event_row(r) for r in rows]
-
-    async def last_checkpoint(
-        self, session_id: str, branch_id: str
-    ) -> tuple[CheckpointRow, dict[str, Any] | None, int] | None:
-        """The view's newest checkpoint, with the newest running totals (``meta``) at or
-        before it and the seq they were taken at (None, 0 when none); None if no checkpoint."""
-        return await self._on_thread(
-            "read the checkpoint",
-            lambda db: views.last_checkpoint(db, session_id, branch_id), write=False)
-
-    async def _parents(self, session_id: str) -> dict[str, tuple[str | None, int]]:
-        return {b.id: (b.parent_branch, b.fork_seq or 0) for b in await self.branches(session_id)}
-
-    async def checkpoints(self, session_id: str, branch_id: str) -> list[CheckpointRow]:
-        """The branch view's checkpoints (inherited ones included), ordered by seq."""
-        rows = await self._fetch(
-            "read the checkpoints",
-            queries.CHECKPOINTS_SQL,
-            {"sid": session_id, "branch": branch_id, "max": queries.MAX_SEQ},
-        )
-        return views.resolve_states(rows, await self._parents(session_id))
-
     async def import_tree(
         self,
         session: Mapping[str, Any],
@@ -465,64 +397,3 @@ class Store:
             db.execute("UPDATE sessions SET updated = ? WHERE id = ?", (session["updated"], sid))
 
         await self._on_thread(f"import session {sid}", write, write=True)
-
-    async def all_events(self, session_id: str) -> list[EventRow]:
-        """Every event of every branch of the session, ordered by seq (for exports)."""
-        rows = await self._fetch(
-            "read the events",
-            "SELECT seq, branch_id, kind, agent, payload, created FROM events "
-            "WHERE session_id = :sid ORDER BY seq",
-            {"sid": session_id},
-        )
-        return [queries.event_row(r) for r in rows]
-
-    async def all_checkpoints(self, session_id: str) -> list[CheckpointRow]:
-        """Every checkpoint of every branch of the session, ordered by seq (for exports)."""
-        rows = await self._fetch(
-            "read the checkpoints",
-            f"SELECT {queries.CHECKPOINT_COLUMNS} FROM checkpoints AS c "
-            "WHERE c.session_id = :sid ORDER BY c.seq, c.turn",
-            {"sid": session_id},
-        )
-        return views.resolve_states(rows, await self._parents(session_id))
-
-    async def checkpoint_at(
-        self, session_id: str, branch_id: str, turn: int
-    ) -> CheckpointRow | None:
-        """The checkpoint of ``turn`` in the branch view, or None."""
-        return await self._on_thread(
-            "read the checkpoint",
-            lambda db: views.checkpoint_at(db, session_id, branch_id, turn), write=False)
-
-    async def list_sessions(self) -> list[SessionRow]:
-        """Every session, most recently updated first, with turns/cost/message aggregates."""
-        rows = await self._fetch(
-            "list the sessions", queries.SESSIONS_SQL, {"only": None, "max": queries.MAX_SEQ}
-        )
-        return [queries.session_row(r) for r in rows]
-
-    async def get_session(self, session_id: str, *, counts: bool = True) -> SessionRow | None:
-        """A session by id, or by a unique id prefix of at least 4 characters.
-
-        With ``counts=False`` its turns and messages are not counted (0): a constant-time read."""
-        ids = [
-            r[0]
-            for r in await self._fetch(
-                "find the session",
-                "SELECT id FROM sessions WHERE id = :id OR (length(:id) >= 4 AND"
-                " substr(id, 1, length(:id)) = :id) ORDER BY id = :id DESC, id LIMIT 6",
-                {"id": session_id},
-            )
-        ]
-        if not ids:
-            return None
-        if ids[0] != session_id and len(ids) > 1:
-            shown = ", ".join(ids[:5])
-            raise StoreError(
-                f"Session id '{session_id}' is ambiguous in {self._path} (matches {shown}); "
-                "type more of the id.",
-                self._path,
-            )
-        sql = queries.SESSIONS_SQL if counts else queries.SESSION_HEAD_SQL
-        rows = await self._fetch("read the session", sql, {"only": ids[0], "max": queries.MAX_SEQ})
-        return queries.session_row(rows[0]) if rows else None
