@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -14,6 +14,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # so `tests.support` and the packages import without an install
     sys.path.insert(0, str(ROOT))
 
+from agents.store import Store  # noqa: E402
 from tests.support.openai_server import ScriptedServer  # noqa: E402
 
 # Provider credentials and endpoints a test must never see: with them gone no code path can
@@ -70,3 +71,13 @@ def litellm_module() -> ModuleType:
 
     litellm.suppress_debug_info = True
     return litellm
+
+
+@pytest.fixture
+async def store(tmp_path: Path) -> AsyncIterator[Store]:
+    """A real session database in the test's own directory."""
+    db = await Store.open(tmp_path / "chat.db")
+    try:
+        yield db
+    finally:
+        await db.close()

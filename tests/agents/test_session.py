@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
-
-import pytest
 
 from agents.events import Event
 from agents.session import RunOptions, Session
@@ -16,15 +12,7 @@ from agents.store import Store
 from personas.loader import load_pack
 from tests.support.openai_server import ScriptedServer
 from tests.support.replies import DefaultResponder, Error, Reply, Text, ToolCall
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "chat.db")
-    try:
-        yield db
-    finally:
-        await db.close()
+from tests.support.sessions import collect, is_decision
 
 
 def options(server: ScriptedServer, **kw: Any) -> RunOptions:
@@ -33,16 +21,8 @@ def options(server: ScriptedServer, **kw: Any) -> RunOptions:
     return RunOptions(**base)
 
 
-def is_decision(body: dict[str, Any]) -> bool:
-    return "response_format" in body
-
-
 def user_text(body: dict[str, Any]) -> str:
     return "\n".join(str(m.get("content", "")) for m in body["messages"])
-
-
-async def collect(session: Session) -> list[Event]:
-    return [event async for event in session.events()]
 
 
 def kinds(events: list[Event]) -> list[str]:

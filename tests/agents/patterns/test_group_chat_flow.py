@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,15 +17,6 @@ from tests.support.openai_server import ScriptedServer
 from tests.support.replies import Reply, Text
 
 DECISION_SCHEMA = "moderator_decision"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "chat.db")
-    try:
-        yield db
-    finally:
-        await db.close()
 
 
 def design_review(**changes: dict[str, Any]) -> Pack:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +20,6 @@ from tests.support.replies import Error, Reply, Text, ToolCall
 
 PACK = "support-escalation"
 TOPIC = "A customer cannot finish setting up their workspace"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "chat.db")
-    try:
-        yield db
-    finally:
-        await db.close()
 
 
 def pack_with(**flow: Any) -> Pack:

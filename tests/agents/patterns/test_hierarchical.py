@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
-
-import pytest
 
 from agents.events import Event
 from agents.session import RunOptions, Session
@@ -17,6 +14,7 @@ from personas.loader import load_pack
 from tests.e2e.test_cli import agentchat
 from tests.support.openai_server import ScriptedServer
 from tests.support.replies import Error, Reply, Text
+from tests.support.sessions import collect, is_decision
 
 PACK = "incident-postmortem"
 PLAN = [
@@ -32,31 +30,14 @@ POSTMORTEM = ('Review: all sound.\n```json\n{"state_patch": {"put_artifacts": [{
               '"postmortem.md", "kind": "document", "content": "# Post-mortem"}]}}\n```')
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "chat.db")
-    try:
-        yield db
-    finally:
-        await db.close()
-
-
 def options(server: ScriptedServer, **kw: Any) -> RunOptions:
     base: dict[str, Any] = {"model": "openai/test-model", "api_base": server.url, "max_turns": 10}
     base.update(kw)
     return RunOptions(**base)
 
 
-async def collect(session: Session) -> list[Event]:
-    return [event async for event in session.events()]
-
-
 def user_text(body: dict[str, Any]) -> str:
     return str(body["messages"][-1]["content"])
-
-
-def is_decision(body: dict[str, Any]) -> bool:
-    return "response_format" in body
 
 
 class Scripted:

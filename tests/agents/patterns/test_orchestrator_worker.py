@@ -6,13 +6,11 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from agents.events import Event
 from agents.patterns.orchestrator_worker import balance
 from agents.session import RunOptions, Session
 from agents.store import Store
@@ -21,21 +19,13 @@ from personas.models import Pack
 from tests.e2e.test_cli import agentchat
 from tests.support.openai_server import ScriptedServer
 from tests.support.replies import Error, Hang, Reply, Text
+from tests.support.sessions import collect
 
 PACK = "research-sprint"
 OPTIONS = ["Celery", "RQ", "Dramatiq", "Arq"]
 TASKS = [{"title": f"Evaluate {name}", "instructions": f"INSTR-{name}: judge it on cost and ops"}
          for name in OPTIONS]
 AGGREGATE = "The task queue has drained"
-
-
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "chat.db")
-    try:
-        yield db
-    finally:
-        await db.close()
 
 
 @pytest.fixture(autouse=True)
@@ -53,10 +43,6 @@ def options(server: ScriptedServer, **kw: Any) -> RunOptions:
 def pack_with(**flow: Any) -> Pack:
     pack = load_pack(PACK)
     return pack.model_copy(update={"flow": pack.flow.model_copy(update=flow)})
-
-
-async def collect(session: Session) -> list[Event]:
-    return [event async for event in session.events()]
 
 
 def user_text(body: dict[str, Any]) -> str:

@@ -4,42 +4,23 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-import pytest
-
-from agents.events import Event
-from agents.session import RunOptions, Session
+from agents.session import Session
 from agents.store import Store
 from personas.loader import load_pack
 from personas.models import Pack
 from tests.e2e.test_cli import agentchat
 from tests.support.openai_server import ScriptedServer
 from tests.support.replies import DefaultResponder, Error, Reply, Text
+from tests.support.sessions import collect, server_options
 
 PACK = "estimate-panel"
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "chat.db")
-    try:
-        yield db
-    finally:
-        await db.close()
-
-
-def options(server: ScriptedServer, **kw: Any) -> RunOptions:
-    base: dict[str, Any] = {"model": "openai/test-model", "api_base": server.url, "max_turns": 8}
-    base.update(kw)
-    return RunOptions(**base)
-
-
-async def collect(session: Session) -> list[Event]:
-    return [event async for event in session.events()]
+options = server_options
 
 
 def system_text(body: dict[str, Any]) -> str:

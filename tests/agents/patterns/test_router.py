@@ -3,52 +3,26 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from agents.events import Event, ModeratorDecision
 from agents.patterns.router import keyword_route
-from agents.session import RunOptions, Session
+from agents.session import Session
 from agents.store import Store
 from personas.loader import load_pack
 from personas.models import Pack
 from tests.e2e.test_cli import agentchat
 from tests.support.openai_server import ScriptedServer
 from tests.support.replies import DefaultResponder, Reply, Text
+from tests.support.sessions import collect, is_decision, last_user, server_options
 
 PACK = "help-desk"
 TOPIC = "Our orders query got slow after the last migration"
 QUESTION = "Is it safe to keep the OAuth client secret in the repo?"
 
 
-@pytest.fixture
-async def store(tmp_path: Path) -> AsyncIterator[Store]:
-    db = await Store.open(tmp_path / "chat.db")
-    try:
-        yield db
-    finally:
-        await db.close()
-
-
-def options(server: ScriptedServer, **kw: Any) -> RunOptions:
-    base: dict[str, Any] = {"model": "openai/test-model", "api_base": server.url, "max_turns": 8}
-    base.update(kw)
-    return RunOptions(**base)
-
-
-async def collect(session: Session) -> list[Event]:
-    return [event async for event in session.events()]
-
-
-def is_decision(body: dict[str, Any]) -> bool:
-    return "response_format" in body
-
-
-def last_user(body: dict[str, Any]) -> str:
-    return str(body["messages"][-1]["content"])
+options = server_options
 
 
 def decisions(events: list[Event]) -> list[ModeratorDecision]:
