@@ -118,7 +118,8 @@ class LiteLLMClient:
                     self.on_retry(error, delay)
                 await self._sleep(delay)
 
-    async def _stream_once(self, litellm: Any, request: LLMRequest) -> AsyncIterator[LLMChunk]:
+    def completion_kwargs(self, request: LLMRequest) -> dict[str, Any]:
+        """The arguments of litellm.acompletion for a request (without retries of its own)."""
         kwargs: dict[str, Any] = {
             "model": request.model,
             "messages": request.messages,
@@ -136,11 +137,18 @@ class LiteLLMClient:
             kwargs["tools"] = request.tools
         if request.api_base:
             kwargs["api_base"] = request.api_base
-            # litellm wants some key for openai/<model> with api_base even when none is needed.
-            kwargs["api_key"] = self._api_key or "sk-no-key-required"
+            # A server that wants a key gets AGENTCHAT_API_KEY (or, for openai/<model>, the
+            # usual OPENAI_API_KEY); litellm wants some key even when the server needs none.
+            key = self._api_key or os.environ.get("AGENTCHAT_API_KEY")
+            if not key and request.model.startswith("openai/"):
+                key = os.environ.get("OPENAI_API_KEY")
+            kwargs["api_key"] = key or "sk-no-key-required"
         elif self._api_key:
             kwargs["api_key"] = self._api_key
-        response = await litellm.acompletion(**kwargs)
+        return kwargs
+
+    async def _stream_once(self, litellm: Any, request: LLMRequest) -> AsyncIterator[LLMChunk]:
+        response = await litellm.acompletion(**self.completion_kwargs(request))
         tools: dict[int, ToolCall] = {}
         finish: str | None = None
         usage: Any = None
