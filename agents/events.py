@@ -31,6 +31,8 @@ class SessionStarted(_Event):
     model: str
     model_note: str = ""
     resumed: bool = False
+    max_turns: int | None = None  # the run's limits, so a reopened session keeps them
+    budget_usd: float | None = None
 
 
 class TurnStarted(_Event):

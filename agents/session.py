@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -157,6 +158,14 @@ class Session(Speaker):
         options = options or RunOptions()
         snapshot = await load_snapshot(store, session_id, branch_id,
                                        window_chars=_window_chars(options))
+        if options.max_turns is None or options.budget_usd is None:
+            # keep the limits the session last ran with unless new ones are given
+            last = await store.latest_event(snapshot.session_id, "session_started")
+            if last is not None:
+                options = dataclasses.replace(
+                    options,
+                    max_turns=options.max_turns or last.payload.get("max_turns"),
+                    budget_usd=options.budget_usd or last.payload.get("budget_usd"))
         model = options.model or snapshot.model
         snapshot.model = model
         return cls(store=store, snapshot=snapshot, options=options, llm=llm,
@@ -321,7 +330,8 @@ class Session(Speaker):
         await self._emit(self._ids(
             SessionStarted, title=prompts.summarise(self.topic, 70), pack=self.pack.name,
             topic=self.topic, model=self.model, model_note=self.model_note,
-            resumed=self.resumed or self.opened))
+            resumed=self.resumed or self.opened, max_turns=self.max_turns,
+            budget_usd=self.budget_usd))
         try:
             if not self.opened:
                 await self._flush_human()

@@ -104,6 +104,16 @@ class StoreReads:
         )
         return [queries.event_row(r) for r in rows]
 
+    async def latest_event(self, session_id: str, kind: str) -> EventRow | None:
+        """The newest event of a kind in the session, on any branch (an index seek)."""
+        rows = await self._fetch(
+            "read the events",
+            "SELECT seq, branch_id, kind, agent, payload, created FROM events "
+            "WHERE session_id = :sid AND kind = :kind ORDER BY seq DESC LIMIT 1",
+            {"sid": session_id, "kind": kind},
+        )
+        return queries.event_row(rows[0]) if rows else None
+
     async def all_checkpoints(self, session_id: str) -> list[CheckpointRow]:
         """Every checkpoint of every branch of the session, ordered by seq (for exports)."""
         rows = await self._fetch(

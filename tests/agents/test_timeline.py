@@ -149,3 +149,20 @@ async def test_resume_restores_routing_state(scripted_server: ScriptedServer,
     assert again.turn == 2 and again.last_speaker == session.last_speaker
     assert again.ledger.total_tokens == session.ledger.total_tokens
     assert again.state == session.state
+
+
+async def test_reopen_keeps_the_limits_the_session_ran_with(
+    scripted_server: ScriptedServer, store: Store
+) -> None:
+    first = await Session.start(
+        pack=load_pack("design-review"), topic="t", store=store,
+        options=RunOptions(model="openai/test-model", api_base=scripted_server.url,
+                           max_turns=2, budget_usd=5.0))
+    await run(first)
+    plain = RunOptions(model="openai/test-model", api_base=scripted_server.url)
+    again = await Session.reopen(store=store, session_id=first.id, options=plain)
+    assert again.max_turns == 2 and again.budget_usd == 5.0
+    raised = await Session.reopen(store=store, session_id=first.id, options=opts(
+        scripted_server, 4))
+    assert raised.max_turns == 4 and raised.budget_usd == 5.0
+    assert plain.max_turns is None  # the caller's options are not changed
