@@ -159,7 +159,8 @@ async def load_snapshot(
             f"session {row.id} holds a pack this version cannot read ({reason})") from None
     snap = SessionSnapshot.fresh(row.id, branch, pack, row.topic, row.model)
     snap.resumed = True
-    found = await store.last_checkpoint(row.id, branch)
+    found, window_rows, tail_rows = await store.branch_state(
+        row.id, branch, min_chars=window_chars, min_rows=WINDOW_LINES)
     meta = found[1] if found is not None else None
     since = found[2] if found is not None and meta is not None else 0
     window: list[Event] = []
@@ -170,14 +171,11 @@ async def load_snapshot(
         snap.last_speaker = speaker if isinstance(speaker, str) else None
         count = int(meta.get("lines", 0))
         snap.last_seq = since
-        for ev in await store.newest_messages(row.id, branch, since, min_chars=window_chars,
-                                              min_rows=WINDOW_LINES):
+        for ev in window_rows:
             event = to_event(ev.kind, ev.payload, row.id, ev.branch_id)
             if event is not None:
                 window.append(event)
     shown = [e for e in apply_edits(window) if e.kind == "message_completed" and e.text]
-    tail_rows = await (store.events_after(row.id, branch, since) if meta is not None
-                       else store.events(row.id, branch))
     tail: list[Event] = []
     for ev in tail_rows:
         snap.last_seq = max(snap.last_seq, ev.seq)

@@ -2,7 +2,7 @@
 
 A branch's view is its own events plus, recursively, its parent's events up to the fork point.
 ``VIEW`` walks the (short) ancestry with a recursive CTE; each ancestor then contributes one
-index range scan on ``events (session_id, branch_id, seq)``.
+rowid range of ``events`` (see :mod:`agents.store.layout`).
 """
 
 from __future__ import annotations
@@ -30,60 +30,31 @@ WITH RECURSIVE view(id, parent, fork_seq, bound) AS (
 )
 """
 
-EVENTS_SQL = (
-    VIEW
-    + """
-SELECT e.seq, e.branch_id, e.kind, e.agent, e.payload, e.created
-FROM view CROSS JOIN events AS e ON e.session_id = :sid AND e.branch_id = view.id
-WHERE e.seq <= min(coalesce(view.bound, :max), coalesce(:upto, :max))
-ORDER BY e.seq
-"""
-)
-
-CHECKPOINT_COLUMNS = "c.seq, c.branch_id, c.turn, c.state_json, c.label, c.created"
-CHECKPOINTS_SQL = (
-    VIEW
-    + f"""
-SELECT {CHECKPOINT_COLUMNS}
-FROM view CROSS JOIN checkpoints AS c ON c.session_id = :sid AND c.branch_id = view.id
-WHERE c.seq <= coalesce(view.bound, :max)
-ORDER BY c.seq, c.turn
-"""
-)
-CHECKPOINT_AT_SQL = (
-    VIEW
-    + f"""
-SELECT {CHECKPOINT_COLUMNS}
-FROM view JOIN checkpoints AS c
-     ON c.session_id = :sid AND c.branch_id = view.id AND c.turn = :turn
-WHERE c.seq <= coalesce(view.bound, :max)
-ORDER BY c.seq DESC LIMIT 1
-"""
-)
-
 # Sessions with aggregates; ``:only`` restricts to one id (NULL = all).
 SESSIONS_SQL = """
-WITH RECURSIVE view(sid, id, parent, fork_seq, bound) AS (
-    SELECT s.id, b.id, b.parent_branch, b.fork_seq, NULL
+WITH RECURSIVE view(sid, id, n, parent, fork_seq, bound) AS (
+    SELECT s.id, b.id, b.n, b.parent_branch, b.fork_seq, NULL
     FROM sessions AS s JOIN branches AS b ON b.session_id = s.id AND b.id = s.head_branch
     WHERE :only IS NULL OR s.id = :only
     UNION ALL
-    SELECT view.sid, b.id, b.parent_branch, b.fork_seq,
+    SELECT view.sid, b.id, b.n, b.parent_branch, b.fork_seq,
            CASE WHEN view.bound IS NULL THEN view.fork_seq
                 ELSE min(view.bound, view.fork_seq) END
     FROM branches AS b JOIN view ON b.session_id = view.sid AND b.id = view.parent
 ),
 turns(sid, n) AS (
-    SELECT view.sid, max(c.turn)
-    FROM view JOIN checkpoints AS c ON c.session_id = view.sid AND c.branch_id = view.id
+    SELECT view.sid, max(c.id & 4294967295)
+    FROM view JOIN checkpoints AS c
+         ON c.id BETWEEN view.n << 32 AND (view.n << 32) | 4294967295
     WHERE c.seq <= coalesce(view.bound, :max)
     GROUP BY view.sid
 ),
 messages(sid, n) AS (
     SELECT view.sid, count(*)
-    FROM view JOIN events AS e ON e.session_id = view.sid AND e.branch_id = view.id
-    WHERE e.seq <= coalesce(view.bound, :max)
-      AND e.kind IN ('message_completed', 'message_streaming')
+    FROM view JOIN events AS e
+         ON e.id BETWEEN view.n << 32
+                     AND (view.n << 32) | min(coalesce(view.bound, :max), 4294967295)
+    WHERE e.kind IN (2, 3)
     GROUP BY view.sid
 )
 SELECT s.id, s.title, s.topic, s.pack_name, s.pack_json, s.model, s.created, s.updated,
@@ -105,14 +76,16 @@ FROM sessions AS s WHERE s.id = :only
 
 
 def event_row(row: Sequence[Any]) -> EventRow:
+    """An event from (seq, branch id, kind, agent or None, payload text, created text)."""
     kind = str(row[2])
     streaming = kind == STREAMING  # the process died while this message streamed
     if streaming:
         kind = COMPLETED
     payload = decode_event(kind, row[4], row[5])
+    agent = row[3] if row[3] is not None else str(payload.get("agent", ""))
     if streaming:
         payload["interrupted"] = True
-    return EventRow(int(row[0]), str(row[1]), kind, str(row[3]), payload, parse_time(row[5]))
+    return EventRow(int(row[0]), str(row[1]), kind, str(agent), payload, parse_time(row[5]))
 
 
 def session_row(row: Sequence[Any]) -> SessionRow:

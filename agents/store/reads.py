@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from agents.store import queries, views
+from agents.store.layout import Layout
 from agents.store.rows import BranchRow, CheckpointRow, EventRow, SessionRow, parse_time
 from agents.store.schema import StoreError
 
@@ -22,6 +23,7 @@ class StoreReads:
     """Queries over one session database (mixed into Store)."""
 
     _path: Path
+    _layout: Layout
 
     async def _on_thread(self, what: str, fn: Callable[[sqlite3.Connection], T], *,
                          write: bool) -> T:
@@ -42,35 +44,47 @@ class StoreReads:
             for r in rows
         ]
 
+    async def _rows(self, what: str, fn: Callable[[sqlite3.Connection, Layout], T]) -> T:
+        return await self._on_thread(f"read the {what}", lambda db: fn(db, self._layout),
+                                     write=False)
+
     async def events(
         self, session_id: str, branch_id: str, *, upto_seq: int | None = None
     ) -> list[EventRow]:
         """The branch's view (inherited events included), ordered by seq; empty if unknown."""
-        rows = await self._fetch(
-            "read the events",
-            queries.EVENTS_SQL,
-            {"sid": session_id, "branch": branch_id, "upto": upto_seq, "max": queries.MAX_SEQ},
-        )
+        rows = await self._rows("events", lambda db, lay: views.events(
+            db, lay, session_id, branch_id, upto=upto_seq))
         return [queries.event_row(r) for r in rows]
 
-    async def events_after(self, session_id: str, branch_id: str, after_seq: int
-                           ) -> list[EventRow]:
-        """The branch view's events with seq > ``after_seq``, ordered by seq."""
-        rows = await self._on_thread(
-            "read the events",
-            lambda db: views.events_after(db, session_id, branch_id, after_seq), write=False)
+    async def events_after(self, session_id: str, branch_id: str, after_seq: int,
+                           upto_seq: int | None = None) -> list[EventRow]:
+        """The branch view's events with ``after_seq < seq <= upto_seq``, ordered by seq."""
+        rows = await self._rows("events", lambda db, lay: views.events(
+            db, lay, session_id, branch_id, after=after_seq, upto=upto_seq))
         return [queries.event_row(r) for r in rows]
+
+    async def checkpoint_seq_before(self, session_id: str, branch_id: str, upto_seq: int) -> int:
+        """The seq of the view's newest checkpoint at or before ``upto_seq`` (0 if none)."""
+        return await self._rows("checkpoint", lambda db, lay: views.mark_before(
+            db, session_id, branch_id, upto_seq))
+
+    async def checkpoint_marks(self, session_id: str, branch_id: str, after_seq: int,
+                               upto_seq: int | None = None) -> list[tuple[int, str, int, str]]:
+        """(seq, branch id, turn, label) of the view's checkpoints with ``after_seq < seq <=
+        upto_seq``, ordered by seq, without their states (for the timeline)."""
+        return await self._rows("checkpoints", lambda db, lay: views.marks(
+            db, lay, session_id, branch_id, after_seq, upto_seq))
 
     async def newest_messages(
-        self, session_id: str, branch_id: str, upto_seq: int, *, min_chars: int, min_rows: int
+        self, session_id: str, branch_id: str, upto_seq: int, *, min_chars: int, min_rows: int,
+        before_seq: int | None = None,
     ) -> list[EventRow]:
-        """The view's newest messages with seq <= ``upto_seq`` (oldest first): enough to hold
-        ``min_chars`` characters of payload and ``min_rows`` messages, or all there are."""
-        rows = await self._on_thread(
-            "read the messages",
-            lambda db: views.newest_messages(db, session_id, branch_id, upto_seq,
-                                             min_chars=min_chars, min_rows=min_rows),
-            write=False)
+        """The view's newest messages with seq <= ``upto_seq`` and < ``before_seq`` (oldest
+        first): enough to hold ``min_chars`` characters of payload and ``min_rows`` messages,
+        or all there are."""
+        rows = await self._rows("messages", lambda db, lay: views.newest_messages(
+            db, lay, session_id, branch_id, upto_seq, min_chars=min_chars, min_rows=min_rows,
+            before=before_seq))
         return [queries.event_row(r) for r in rows]
 
     async def last_checkpoint(
@@ -78,59 +92,52 @@ class StoreReads:
     ) -> tuple[CheckpointRow, dict[str, Any] | None, int] | None:
         """The view's newest checkpoint, with the newest running totals (``meta``) at or
         before it and the seq they were taken at (None, 0 when none); None if no checkpoint."""
-        return await self._on_thread(
-            "read the checkpoint",
-            lambda db: views.last_checkpoint(db, session_id, branch_id), write=False)
+        return await self._rows("checkpoint", lambda db, lay: views.last_checkpoint(
+            db, lay, session_id, branch_id))
+
+    async def branch_state(
+        self, session_id: str, branch_id: str, *, min_chars: int, min_rows: int
+    ) -> tuple[tuple[CheckpointRow, dict[str, Any] | None, int] | None, list[EventRow],
+               list[EventRow]]:
+        """(:meth:`last_checkpoint`, the newest messages up to its running totals, the events
+        after them) in one read; without running totals, no window and the whole view."""
+        found, window, tail = await self._rows("session", lambda db, lay: views.branch_state(
+            db, lay, session_id, branch_id, min_chars=min_chars, min_rows=min_rows))
+        return (found, [queries.event_row(r) for r in window],
+                [queries.event_row(r) for r in tail])
 
     async def _parents(self, session_id: str) -> dict[str, tuple[str | None, int]]:
         return {b.id: (b.parent_branch, b.fork_seq or 0) for b in await self.branches(session_id)}
 
     async def checkpoints(self, session_id: str, branch_id: str) -> list[CheckpointRow]:
         """The branch view's checkpoints (inherited ones included), ordered by seq."""
-        rows = await self._fetch(
-            "read the checkpoints",
-            queries.CHECKPOINTS_SQL,
-            {"sid": session_id, "branch": branch_id, "max": queries.MAX_SEQ},
-        )
+        rows = await self._rows("checkpoints", lambda db, lay: views.checkpoints(
+            db, lay, session_id, branch_id))
         return views.resolve_states(rows, await self._parents(session_id))
 
     async def all_events(self, session_id: str) -> list[EventRow]:
         """Every event of every branch of the session, ordered by seq (for exports)."""
-        rows = await self._fetch(
-            "read the events",
-            "SELECT seq, branch_id, kind, agent, payload, created FROM events "
-            "WHERE session_id = :sid ORDER BY seq",
-            {"sid": session_id},
-        )
+        rows = await self._rows("events", lambda db, lay: views.all_events(db, lay, session_id))
         return [queries.event_row(r) for r in rows]
 
     async def latest_event(self, session_id: str, kind: str) -> EventRow | None:
-        """The newest event of a kind in the session, on any branch (an index seek)."""
-        rows = await self._fetch(
-            "read the events",
-            "SELECT seq, branch_id, kind, agent, payload, created FROM events "
-            "WHERE session_id = :sid AND kind = :kind ORDER BY seq DESC LIMIT 1",
-            {"sid": session_id, "kind": kind},
-        )
-        return queries.event_row(rows[0]) if rows else None
+        """The newest event of a kind in the session, on any branch."""
+        row = await self._rows("events", lambda db, lay: views.latest_event(
+            db, lay, session_id, kind))
+        return None if row is None else queries.event_row(row)
 
     async def all_checkpoints(self, session_id: str) -> list[CheckpointRow]:
         """Every checkpoint of every branch of the session, ordered by seq (for exports)."""
-        rows = await self._fetch(
-            "read the checkpoints",
-            f"SELECT {queries.CHECKPOINT_COLUMNS} FROM checkpoints AS c "
-            "WHERE c.session_id = :sid ORDER BY c.seq, c.turn",
-            {"sid": session_id},
-        )
+        rows = await self._rows("checkpoints", lambda db, lay: views.checkpoints(
+            db, lay, session_id, None))
         return views.resolve_states(rows, await self._parents(session_id))
 
     async def checkpoint_at(
         self, session_id: str, branch_id: str, turn: int
     ) -> CheckpointRow | None:
         """The checkpoint of ``turn`` in the branch view, or None."""
-        return await self._on_thread(
-            "read the checkpoint",
-            lambda db: views.checkpoint_at(db, session_id, branch_id, turn), write=False)
+        return await self._rows("checkpoint", lambda db, lay: views.checkpoint_at(
+            db, lay, session_id, branch_id, turn))
 
     async def list_sessions(self) -> list[SessionRow]:
         """Every session, most recently updated first, with turns/cost/message aggregates."""

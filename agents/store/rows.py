@@ -132,6 +132,11 @@ def decode(text: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {"value": value}
 
 
+def usd(value: Any) -> float:
+    """A usage payload's ``cost_usd`` as the session total counts it (anything else is 0)."""
+    return float(value) if isinstance(value, int | float) and math.isfinite(value) else 0.0
+
+
 def now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 

@@ -137,8 +137,74 @@ BEGIN
 END;
 """
 
+# v3: compact rows (see agents/store/layout.py and codec.py). Events and checkpoints are keyed
+# by their rowid, ``branches.n << 32 | seq`` (``| turn`` for checkpoints), so a branch is one
+# rowid range and neither table needs the per-row session/branch text nor an index on them;
+# ``kind`` is a code from ``kinds``; new rows store integer times, a NULL ``agent`` when the
+# payload names it, and payloads packed with a preset dictionary (``sessions.words``). Rows of
+# older versions are copied as they are (TEXT times and payloads stay readable). The running
+# cost and the last seq of a session are kept by the store in ``sessions`` (payloads may be
+# packed, so no trigger can read them); deleting a branch deletes its rows by trigger.
+SCHEMA_V3 = """
+ALTER TABLE sessions ADD COLUMN last_seq INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE sessions ADD COLUMN words TEXT NOT NULL DEFAULT '';
+UPDATE sessions SET last_seq = coalesce(
+    (SELECT max(seq) FROM events WHERE events.session_id = sessions.id), 0);
+ALTER TABLE branches ADD COLUMN n INTEGER;
+UPDATE branches SET n = rowid;
+CREATE UNIQUE INDEX branches_n ON branches (n);
+
+CREATE TABLE kinds (
+    code INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE
+);
+INSERT INTO kinds (code, name) VALUES (1, 'session_started'), (2, 'message_completed'),
+    (3, 'message_streaming'), (4, 'usage_recorded'), (5, 'moderator_decision'),
+    (6, 'turn_started'), (7, 'state_patched');
+INSERT OR IGNORE INTO kinds (name) SELECT DISTINCT kind FROM events ORDER BY kind;
+
+CREATE TABLE events_v3 (
+    id      INTEGER PRIMARY KEY,
+    kind    INTEGER NOT NULL,
+    agent   TEXT,
+    created NOT NULL,
+    payload NOT NULL
+);
+INSERT INTO events_v3 (id, kind, agent, created, payload)
+    SELECT (b.n << 32) | e.seq, k.code, e.agent, e.created, e.payload
+    FROM events AS e
+    JOIN branches AS b ON b.session_id = e.session_id AND b.id = e.branch_id
+    JOIN kinds AS k ON k.name = e.kind;
+DROP TABLE events;
+ALTER TABLE events_v3 RENAME TO events;
+CREATE INDEX events_rare ON events (kind) WHERE NOT (kind BETWEEN 2 AND 7);
+
+CREATE TABLE checkpoints_v3 (
+    id      INTEGER PRIMARY KEY,
+    seq     INTEGER NOT NULL,
+    label   NOT NULL DEFAULT '',
+    created NOT NULL,
+    state,
+    meta
+);
+INSERT INTO checkpoints_v3 (id, seq, label, created, state, meta)
+    SELECT (b.n << 32) | c.turn, c.seq, c.label, c.created, c.state_json, c.meta
+    FROM checkpoints AS c
+    JOIN branches AS b ON b.session_id = c.session_id AND b.id = c.branch_id;
+DROP TABLE checkpoints;
+ALTER TABLE checkpoints_v3 RENAME TO checkpoints;
+CREATE INDEX checkpoints_state ON checkpoints (id) WHERE state IS NOT NULL;
+CREATE INDEX checkpoints_meta ON checkpoints (id) WHERE meta IS NOT NULL;
+
+CREATE TRIGGER branches_rows AFTER DELETE ON branches
+BEGIN
+    DELETE FROM events WHERE id BETWEEN OLD.n << 32 AND (OLD.n << 32) | 4294967295;
+    DELETE FROM checkpoints WHERE id BETWEEN OLD.n << 32 AND (OLD.n << 32) | 4294967295;
+END;
+"""
+
 #: Ordered migrations; index ``i`` takes the schema from version ``i`` to ``i + 1``.
-MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2]
+MIGRATIONS: list[Migration] = [SCHEMA_V1, SCHEMA_V2, SCHEMA_V3]
 
 
 def latest_version() -> int:

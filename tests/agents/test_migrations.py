@@ -34,6 +34,13 @@ V2_COLUMNS = {
     "checkpoints": ["id", "session_id", "branch_id", "seq", "turn", "state_json", "label",
                     "created", "meta"],
 }
+V3_COLUMNS = {
+    "sessions": [*V2_COLUMNS["sessions"], "last_seq", "words"],
+    "branches": [*V1_COLUMNS["branches"], "n"],
+    "kinds": ["code", "name"],
+    "events": ["id", "kind", "agent", "created", "payload"],
+    "checkpoints": ["id", "seq", "label", "created", "state", "meta"],
+}
 
 
 def _version(path: Path) -> int:
@@ -52,33 +59,23 @@ async def test_latest_schema_on_a_new_file(tmp_path: Path, existing: bool) -> No
         path.touch()
     async with await Store.open(path):
         pass
-    assert _version(path) == latest_version() == 2
+    assert _version(path) == latest_version() == 3
     with sqlite3.connect(path) as raw:
         tables = {
             row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
         }
-        assert tables == set(V2_COLUMNS)
-        for table, columns in V2_COLUMNS.items():
+        assert tables == set(V3_COLUMNS)
+        for table, columns in V3_COLUMNS.items():
             assert [row[1] for row in raw.execute(f"PRAGMA table_info({table})")] == columns
         indexes = {
             row[0] for row in raw.execute("SELECT name FROM sqlite_master WHERE type='index'")
         }
-        assert {"events_branch_seq", "checkpoints_branch_seq", "sessions_updated"} <= indexes
-        uniques = [
-            [col[2] for col in raw.execute(f"PRAGMA index_info({idx[1]})")]
-            for idx in raw.execute("PRAGMA index_list(events)")
-            if idx[2]
-        ]
-        assert ["session_id", "seq"] in uniques
-        # an ordinary rowid table since v2 (WITHOUT ROWID rows each took an overflow page)
-        assert [row[1] for row in raw.execute("PRAGMA table_info(checkpoints)") if row[5]] == [
-            "id"]
-        checkpoint_uniques = [
-            [col[2] for col in raw.execute(f"PRAGMA index_info({idx[1]})")]
-            for idx in raw.execute("PRAGMA index_list(checkpoints)")
-            if idx[2]
-        ]
-        assert ["session_id", "branch_id", "turn"] in checkpoint_uniques
+        assert {"branches_n", "checkpoints_state", "checkpoints_meta", "events_rare",
+                "sessions_updated"} <= indexes
+        # events and checkpoints are keyed by their rowid (branch number << 32 | seq or turn)
+        for table in ("events", "checkpoints"):
+            assert [row[1] for row in raw.execute(f"PRAGMA table_info({table})") if row[5]] == [
+                "id"]
         assert raw.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
 
 
@@ -154,10 +151,10 @@ async def test_failed_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.M
         await conn.execute("CREATE TABLE half_done (x)")
         await conn.execute("INSERT INTO no_such_table VALUES (1)")
 
-    monkeypatch.setattr(schema, "MIGRATIONS", [schema.SCHEMA_V1, schema.SCHEMA_V2, broken])
-    with pytest.raises(StoreError, match=r"Could not upgrade .* from schema 2 to 3"):
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, broken])
+    with pytest.raises(StoreError, match=r"Could not upgrade .* from schema 3 to 4"):
         await Store.open(path)
-    assert _version(path) == 2
+    assert _version(path) == 3
     with sqlite3.connect(path) as raw:
         assert raw.execute("SELECT name FROM sqlite_master WHERE name='half_done'").fetchall() == []
 
@@ -172,21 +169,21 @@ async def test_pending_migrations_apply_in_order(
         )
     applied: list[int] = []
 
-    async def v4(conn: aiosqlite.Connection) -> None:
-        applied.append(4)
-        await conn.execute("UPDATE sessions SET note = 'from v4'")
+    async def v5(conn: aiosqlite.Connection) -> None:
+        applied.append(5)
+        await conn.execute("UPDATE sessions SET note = 'from v5'")
 
-    v3 = "ALTER TABLE sessions ADD COLUMN note TEXT;\nCREATE INDEX sessions_note ON sessions(note);"
-    monkeypatch.setattr(schema, "MIGRATIONS", [schema.SCHEMA_V1, schema.SCHEMA_V2, v3, v4])
+    v4 = "ALTER TABLE sessions ADD COLUMN note TEXT;\nCREATE INDEX sessions_note ON sessions(note);"
+    monkeypatch.setattr(schema, "MIGRATIONS", [*schema.MIGRATIONS, v4, v5])
     async with await Store.open(path) as store:
         session = await store.get_session("s1")
         assert session is not None and session.head_branch == main
-    assert _version(path) == 4 and applied == [4]
+    assert _version(path) == 5 and applied == [5]
     with sqlite3.connect(path) as raw:
-        assert raw.execute("SELECT note FROM sessions").fetchall() == [("from v4",)]
+        assert raw.execute("SELECT note FROM sessions").fetchall() == [("from v5",)]
     async with await Store.open(path):
         pass
-    assert applied == [4]  # an applied migration never runs again
+    assert applied == [5]  # an applied migration never runs again
 
 
 async def test_concurrent_first_open(tmp_path: Path) -> None:
@@ -245,7 +242,66 @@ async def test_v1_file_with_data_migrates_to_v2(tmp_path: Path) -> None:
         await store.add_checkpoint("s1", "b1", seq=1, turn=3, state={"goal": "g2"}, label="")
         at = await store.checkpoint_at("s1", "b1", 3)
         assert at is not None and at.state == {"goal": "g2"}
-    assert _version(path) == 2
+    assert _version(path) == 3
     with sqlite3.connect(path) as raw:
-        stored = raw.execute("SELECT turn, state_json FROM checkpoints ORDER BY turn").fetchall()
+        stored = raw.execute("SELECT id & 4294967295, state FROM checkpoints ORDER BY id"
+                             ).fetchall()
         assert stored[2:] == [(2, '{"goal":"g2"}'), (3, None)]
+
+
+async def test_v2_file_with_branches_migrates_to_v3(tmp_path: Path) -> None:
+    """A v2 file (text ids in every row, JSON payloads) keeps every row, seq, time, state,
+    running total and cost; new rows continue its seqs."""
+    path = tmp_path / "agentchat.db"
+    t = "2026-01-01T00:00:0{}.000000+00:00"
+    with sqlite3.connect(path, isolation_level=None) as raw:
+        for migration in (schema.SCHEMA_V1, schema.SCHEMA_V2):
+            for statement in schema.split_sql(migration):
+                raw.execute(statement)
+        raw.execute("PRAGMA user_version = 2")
+        raw.execute("INSERT INTO sessions (id, title, topic, pack_name, pack_json, model, created,"
+                    " updated, head_branch) VALUES ('s1', 't', 'topic', 'p', '{}', 'm', ?, ?,"
+                    " 'alt')", (t.format(0), t.format(0)))
+        raw.execute("INSERT INTO branches VALUES ('main', 's1', NULL, NULL, 'main', ?)",
+                    (t.format(0),))
+        raw.execute("INSERT INTO branches VALUES ('alt', 's1', 'main', 2, 'b2-t1', ?)",
+                    (t.format(5),))
+        rows = [("main", 1, "message_completed", "ada", '{"~":1,"agent":"ada","text":"one"}'),
+                ("main", 2, "usage_recorded", "ada", '{"~":1,"agent":"ada","cost_usd":0.5}'),
+                ("main", 3, "message_completed", "bob", '{"~":1,"agent":"bob","text":"two"}'),
+                ("alt", 4, "note", "", '{"n":4}'),
+                ("alt", 5, "usage_recorded", "ada", '{"~":1,"agent":"ada","cost_usd":0.25}')]
+        for branch, seq, kind, agent, payload in rows:
+            raw.execute("INSERT INTO events (session_id, branch_id, seq, kind, agent, payload,"
+                        " created) VALUES ('s1', ?, ?, ?, ?, ?, ?)",
+                        (branch, seq, kind, agent, payload, t.format(seq)))
+        for branch, seq, turn, state, meta in [
+                ("main", 2, 1, '{"goal":"g1"}', '{"lines":1}'), ("main", 3, 2, None, None),
+                ("alt", 5, 2, None, None)]:
+            raw.execute("INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json,"
+                        " label, created, meta) VALUES ('s1', ?, ?, ?, ?, ?, ?, ?)",
+                        (branch, seq, turn, state, f"turn {turn}", t.format(seq), meta))
+    async with await Store.open(path) as store:
+        session = await store.get_session("s1")
+        assert session is not None and session.cost_usd == 0.75 and session.turns == 2
+        assert session.messages == 1
+        alt = await store.events("s1", "alt")
+        assert [(e.seq, e.branch_id, e.kind, e.agent) for e in alt] == [
+            (1, "main", "message_completed", "ada"), (2, "main", "usage_recorded", "ada"),
+            (4, "alt", "note", ""), (5, "alt", "usage_recorded", "ada")]
+        assert alt[2].payload == {"n": 4}
+        assert alt[0].payload["text"] == "one" and alt[0].payload["at"] == t.format(1)
+        assert [(c.branch_id, c.turn, c.state, c.label) for c in
+                await store.checkpoints("s1", "alt")] == [
+            ("main", 1, {"goal": "g1"}, "turn 1"), ("alt", 2, {"goal": "g1"}, "turn 2")]
+        found = await store.last_checkpoint("s1", "alt")
+        assert found is not None and found[0].turn == 2 and found[1:] == ({"lines": 1}, 2)
+        assert len(await store.all_events("s1")) == 5
+        assert (await store.latest_event("s1", "note")) is not None
+        seq = await store.append_event("s1", "alt", "usage_recorded", "ada",
+                                       {"kind": "usage_recorded", "at": t.format(9),
+                                        "agent": "ada", "cost_usd": 1.0})
+        assert seq == 6
+        session = await store.get_session("s1")
+        assert session is not None and session.cost_usd == 1.75
+    assert _version(path) == 3

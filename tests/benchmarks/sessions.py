@@ -1,17 +1,23 @@
 """Long sessions for the storage, rollback and transcript benchmarks, with the rows the engine
 writes for a group-chat turn: the moderator's usage, its decision, ``turn_started``, the persona's
-message (300-600 bytes of text), its usage, a state patch every tenth turn, and the turn's
+message (300-600 bytes of English prose), its usage, a state patch every tenth turn, and the turn's
 checkpoint (the shared-state snapshot and a one-line label).
 
 ``build(..., via="store")`` writes through :class:`~agents.store.Store` (``append_events`` and
 ``add_checkpoint``, one transaction per turn as the engine commits); ``via="sqlite"`` writes the
-very same rows (same encoding, seqs and columns) with ``executemany`` in one transaction, which is
-what makes 100,000 turns possible in seconds. The storage benchmark checks the two agree.
+very same rows (the store's own :class:`~agents.store.layout.Layout` packs them: same keys,
+codes, times and compressed payloads) with ``executemany`` in one transaction, which is what
+makes 100,000 turns possible in seconds. The storage benchmark checks the two agree.
+
+The messages are English prose (windows of the Python language reference that ships with the
+stdlib), not words drawn from a small vocabulary, so that compression is not flattered.
 """
 
 from __future__ import annotations
 
+import functools
 import random
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -33,20 +39,35 @@ from agents.history import ledger_meta
 from agents.session import META_EVERY
 from agents.state import ActionItem, SharedState, StatePatch
 from agents.store import Store
-from agents.store.rows import encode, encode_event, now_iso
+from agents.store.codec import pack_time
+from agents.store.layout import Layout, lo
+from agents.store.rows import encode, encode_event, now_iso, usd
 from personas.loader import load_pack
 from personas.models import Pack
 
 SESSION_ID = "benchsession"
 TOPIC = "Add a read-through cache in front of the orders API"
 MODEL = "openai/gpt-4o-mini"
-WORDS = [
-    "cache", "latency", "orders", "service", "write", "invalidation", "ttl", "metric", "rollout",
-    "fallback", "database", "replica", "stampede", "coalescing", "budget", "owner", "review",
-    "risk", "requests", "p95", "hit", "rate", "eviction", "memory", "consistency", "stale",
-    "read", "through", "behind", "queue", "retry", "backoff", "idempotent", "key", "tenant",
-    "region", "failover", "dashboard", "alert", "runbook", "capacity", "estimate", "launch",
-]
+
+
+@functools.cache
+def _prose() -> str:
+    """English prose to cut messages from: the paragraphs of the stdlib's ``pydoc_data.topics``
+    (the language reference) that are running text, not code or listings. Real prose compresses
+    far less than a small vocabulary, which would flatter the storage figures."""
+    from pydoc_data import topics
+
+    paragraphs: list[str] = []
+    for page in topics.topics.values():
+        for paragraph in re.split(r"\n\s*\n", page):
+            lines = paragraph.splitlines()
+            if not lines or any(ln.startswith((" ", "\t")) or ">>>" in ln or "|" in ln
+                                or "+--" in ln for ln in lines):
+                continue
+            words = paragraph.split()
+            if len(words) >= 8 and sum("(" in w or "_" in w for w in words) <= len(words) // 10:
+                paragraphs.append(" ".join(words))
+    return " ".join(paragraphs)
 
 Row = tuple[str, str, dict[str, Any]]
 
@@ -94,14 +115,14 @@ class Built:
 
 
 def message_text(rng: random.Random, turn: int) -> str:
+    """300-600 bytes of English prose, cut at word boundaries from a random place."""
+    prose = _prose()
     size = rng.randint(300, 600)
-    words: list[str] = [f"Point {turn}:"]
-    length = len(words[0])
-    while length < size:
-        word = rng.choice(WORDS)
-        words.append(word)
-        length += len(word) + 1
-    return " ".join(words)[:size].rstrip() + "."
+    start = prose.find(" ", rng.randrange(len(prose) - 2 * size)) + 1
+    text = prose[start:start + size]
+    while len(text.encode()) >= size:  # whole words, at most ``size`` bytes with the full stop
+        text = text[:text.rfind(" ")]
+    return text.rstrip(",;:") + "."
 
 
 def base_state() -> SharedState:
@@ -193,30 +214,42 @@ def _count(built: Built, turn: Turn, seq: int) -> None:
 
 def _write_direct(db: Path, pack: Pack, built: Built) -> None:
     conn = sqlite3.connect(db, isolation_level=None)
+    layout = Layout()  # the store's own row packing
     try:
         conn.execute("PRAGMA synchronous = NORMAL")
         conn.execute("BEGIN IMMEDIATE")
+        n = layout.number(conn, SESSION_ID, built.branch_id)
+        codec = layout.codec(conn, SESSION_ID)
         seq = 0
+        cost = 0.0
         events: list[tuple[Any, ...]] = []
         checkpoints: list[tuple[Any, ...]] = []
         totals = _Totals()
         previous = ""
         for turn_no, turn in enumerate(turns(pack, built.turns)):
+            now = now_iso()
             for kind, agent, payload in turn.rows:
                 seq += 1
-                events.append((SESSION_ID, built.branch_id, seq, kind, agent,
-                               encode_event(kind, payload), now_iso()))
+                events.append(layout.event_values(conn, SESSION_ID, n, seq, kind, agent,
+                                                  encode_event(kind, payload), now))
+                layout.note(SESSION_ID, built.branch_id, seq, kind, payload)
+                if kind == "usage_recorded":
+                    cost += usd(payload.get("cost_usd"))
             state = encode(turn.state)  # stored only when changed, as Store.add_checkpoint does
             meta = totals.meta(turn_no, turn)
-            checkpoints.append((SESSION_ID, built.branch_id, seq, turn_no,
-                                None if state == previous else state, turn.label, now_iso(),
-                                None if meta is None else encode(meta)))
+            checkpoints.append((
+                lo(n) | turn_no, seq, layout.label_value(SESSION_ID, built.branch_id, codec,
+                                                         turn.label),
+                pack_time(now_iso()), None if state == previous else layout.state_value(
+                    SESSION_ID, built.branch_id, codec, state),
+                None if meta is None else codec.pack(encode(meta))))
             previous = state
             _count(built, turn, seq)
             if len(events) >= 20_000:
                 _flush(conn, events, checkpoints)
         _flush(conn, events, checkpoints)
-        conn.execute("UPDATE sessions SET updated = ? WHERE id = ?", (now_iso(), SESSION_ID))
+        conn.execute("UPDATE sessions SET updated = ?, last_seq = ?, cost_usd = cost_usd + ?"
+                     " WHERE id = ?", (now_iso(), seq, cost, SESSION_ID))
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -225,11 +258,10 @@ def _write_direct(db: Path, pack: Pack, built: Built) -> None:
 def _flush(conn: sqlite3.Connection, events: list[tuple[Any, ...]],
            checkpoints: list[tuple[Any, ...]]) -> None:
     conn.executemany(
-        "INSERT INTO events (session_id, branch_id, seq, kind, agent, payload, created)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)", events)
+        "INSERT INTO events (id, kind, agent, created, payload) VALUES (?, ?, ?, ?, ?)", events)
     conn.executemany(
-        "INSERT INTO checkpoints (session_id, branch_id, seq, turn, state_json, label, created,"
-        " meta) VALUES (?, ?, ?, ?, ?, ?, ?, ?)", checkpoints)
+        "INSERT INTO checkpoints (id, seq, label, created, state, meta) VALUES (?, ?, ?, ?, ?, ?)",
+        checkpoints)
     events.clear()
     checkpoints.clear()
 

@@ -43,7 +43,8 @@ def test_run_on_the_bundled_model_with_no_provider(tmp_path: Path) -> None:
 
     with sqlite3.connect(db) as conn:
         stored = conn.execute(
-            "SELECT count(*) FROM events WHERE kind = 'message_completed'").fetchone()[0]
+            "SELECT count(*) FROM events JOIN kinds ON kinds.code = events.kind"
+            " WHERE kinds.name = 'message_completed'").fetchone()[0]
         checkpoints = conn.execute("SELECT count(*) FROM checkpoints").fetchone()[0]
     assert stored == len(messages)
     assert checkpoints == 3  # the opening and two turns
