@@ -8,12 +8,11 @@ import contextlib
 import dataclasses
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from agents import prompts
 from agents.cost import CostLedger
 from agents.events import (
-    PERSISTED_KINDS,
     BranchForked,
     ErrorRaised,
     Event,
@@ -32,6 +31,7 @@ from agents.history import (
 from agents.llm.client import LiteLLMClient, LLMClient
 from agents.llm.errors import LLMError
 from agents.llm.models import choose_model
+from agents.outbox import Outbox, Runtime
 from agents.patterns import make_pattern
 from agents.patterns.base import Pattern
 from agents.session_options import RunOptions
@@ -51,13 +51,6 @@ def _window_chars(options: RunOptions) -> int:
 class _Pending:
     text: str
     to: str | None
-
-
-@dataclass
-class _Runtime:
-    queue: asyncio.Queue[Event | None] = field(default_factory=asyncio.Queue)
-    wake: asyncio.Event = field(default_factory=asyncio.Event)
-    runner: asyncio.Task[None] | None = None
 
 
 class Session(TurnRunner):
@@ -107,7 +100,7 @@ class Session(TurnRunner):
         self._steps = 0
         self._stop_requested = False
         self._pending: list[_Pending] = []
-        self._rt: _Runtime | None = None
+        self._rt: Runtime | None = None
 
     # ---------------------------------------------------------------- construction
 
@@ -278,14 +271,14 @@ class Session(TurnRunner):
         if self._rt is not None:
             self._rt.wake.set()
 
-
     # ---------------------------------------------------------------- the loop
 
     async def events(self) -> AsyncIterator[Event]:
         """Run the session, yielding every event as it happens, until it ends."""
         if self._rt is not None:
             raise RuntimeError("this session is already running")
-        rt = self._rt = _Runtime()
+        queue: asyncio.Queue[Event | None] = asyncio.Queue()
+        rt = self._rt = Runtime(Outbox(self.store, self.id, queue.put_nowait, self._saved), queue)
         runner = rt.runner = asyncio.create_task(self._run())
         runner.add_done_callback(lambda _t: rt.queue.put_nowait(None))
         try:
@@ -305,20 +298,29 @@ class Session(TurnRunner):
                     await runner
             self._rt = None
 
-    async def _emit(self, event: Event) -> None:
-        if event.kind in PERSISTED_KINDS and event.kind != "message_completed":
-            seq = await self.store.append_event(
-                self.id, self.branch_id, event.kind, getattr(event, "agent", ""),
-                event_payload(event))
-            self.last_seq = max(self.last_seq, seq)
+    def _post(self, event: Event) -> None:
         assert self._rt is not None
-        await self._rt.queue.put(event)
+        self._rt.outbox.emit(event, self.branch_id)
+
+    async def _save(self) -> None:
+        if self._rt is not None:
+            await self._rt.outbox.flush()
+
+    def _saved(self, seq: int) -> None:
+        self.last_seq = max(self.last_seq, seq)
 
     async def emit(self, event: Event) -> None:
         """For patterns: emit (and persist) an event of their own, such as a handoff."""
         await self._emit(event)
 
     async def _run(self) -> None:
+        assert self._rt is not None
+        try:
+            await self._loop()
+        finally:
+            await self._rt.outbox.close()
+
+    async def _loop(self) -> None:
         await self._emit(self._ids(
             SessionStarted, title=prompts.summarise(self.topic, 70), pack=self.pack.name,
             topic=self.topic, model=self.model, model_note=self.model_note,

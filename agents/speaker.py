@@ -32,6 +32,7 @@ from agents.events import (
 )
 from agents.llm.client import LLMChunk, LLMClient, LLMRequest
 from agents.llm.errors import LLMError
+from agents.lookups import inline, lookup, price_known, supports_tools
 from agents.moderator import parse_json_object
 from agents.patterns.base import Assignment, Decision, Result
 from agents.session_options import RunOptions
@@ -81,6 +82,15 @@ class Speaker:
     budget_chars: int
 
     async def _emit(self, event: Event) -> None:
+        self._post(event)
+
+    def _post(self, event: Event) -> None:
+        """Emit: kept kinds are written, then every event is delivered, all in order (the
+        writes are batched; see agents/outbox.py)."""
+        raise NotImplementedError
+
+    async def _save(self) -> None:
+        """Write the events emitted so far (before a write that takes a seq of its own)."""
         raise NotImplementedError
 
     def _ids(self, event_cls: type[Any], **fields: Any) -> Any:
@@ -111,8 +121,8 @@ class Speaker:
                                         if who == agent and not overhead))
 
         # An upper bound first (no tokenizer); the exact worst case only when the bound is tight.
-        estimate = await asyncio.to_thread(
-            worst_case_bound, request.model, request.messages, request.max_tokens)
+        estimate = await lookup(
+            request.model, worst_case_bound, request.model, request.messages, request.max_tokens)
         verdict = check(estimate)
         if not verdict.allowed:
             estimate = await asyncio.to_thread(
@@ -137,17 +147,21 @@ class Speaker:
         finally:
             try:
                 if parts or last.prompt_tokens is not None:
-                    await asyncio.shield(
-                        self._record_usage(agent, request, turn, overhead, started, parts, last))
+                    latency = (time.monotonic() - started) * 1000
+                    record = functools.partial(self._record_usage, agent, request, turn,
+                                               overhead, latency, parts, last)
+                    if not inline(request.model):
+                        await price_known(request.model, record)
+                    record()
             finally:
                 reservations.pop(token, None)
         return "".join(parts), last.tool_calls, last.finish_reason
 
-    async def _record_usage(
-        self, agent: str, request: LLMRequest, turn: int, overhead: bool, started: float,
+    def _record_usage(
+        self, agent: str, request: LLMRequest, turn: int, overhead: bool, latency: float,
         parts: list[str], last: LLMChunk,
     ) -> None:
-        latency = (time.monotonic() - started) * 1000
+        """On the ledger and emitted at once (the model's price is cached by now)."""
         text = "".join(parts)
         prompt_tokens = last.prompt_tokens
         if prompt_tokens is None:
@@ -155,13 +169,13 @@ class Speaker:
         completion_tokens = last.completion_tokens
         if completion_tokens is None:
             completion_tokens = max(1, len(text) // 4) if text else 0
-        cost = await asyncio.to_thread(call_cost, request.model, prompt_tokens, completion_tokens)
+        cost = call_cost(request.model, prompt_tokens, completion_tokens)
         usage = self._ids(
             UsageRecorded, agent=agent, model=request.model, turn=turn,
             prompt_tokens=prompt_tokens, completion_tokens=completion_tokens,
             latency_ms=round(latency, 1), cost_usd=cost, overhead=overhead)
         self.ledger.record(usage)
-        await self._emit(usage)
+        self._post(usage)
 
     def _shrink_context(self) -> bool:
         """After a context-window error: keep a quarter of the transcript (the newest part)."""
@@ -187,7 +201,7 @@ class Speaker:
                           {"role": "user", "content": prompt}],
                 response_format={"type": "json_schema", "json_schema": {
                     "name": name, "schema": schema, "strict": True}},
-                api_base=self.options.api_base)
+                api_base=self.options.api_base, stream=False)
             try:
                 text, _tools, _finish = await self._call(agent, request, self.turn + 1,
                                                          overhead=True)
@@ -245,10 +259,11 @@ class Speaker:
             return await self._human_seat(assignment, turn)
         model = assignment.model or self.options.persona_models.get(persona.id) or (
             self.model if self.options.model or not persona.model else persona.model)
-        use_tools = await asyncio.to_thread(_supports_tools, model)
+        use_tools = await lookup(model, supports_tools, model)
         message_id = uuid.uuid4().hex[:12]
         started = self._ids(MessageStarted, message_id=message_id, agent=persona.id,
                             name=persona.name, role=persona.role, turn=turn)
+        await self._save()
         seq = await self.store.begin_message(self.id, self.branch_id, persona.id,
                                              event_payload(started))
         await self._emit(started)
@@ -331,6 +346,7 @@ class Speaker:
                               to: str | None, message_id: str) -> None:
         done = self._ids(MessageCompleted, message_id=message_id, agent=agent, name=name,
                          role=role, turn=self.turn, text=text, to=to)
+        await self._save()
         seq = await self.store.append_event(
             self.id, self.branch_id, done.kind, agent, event_payload(done))
         self.last_seq = max(self.last_seq, seq)
@@ -379,16 +395,3 @@ class Speaker:
                 continue
             await self._emit(self._ids(StatePatched, agent=persona.id, turn=turn, patch=patch,
                                        state=self.state))
-
-
-@functools.lru_cache(maxsize=256)
-def _supports_tools(model: str) -> bool:
-    """Asked of litellm once per model (its answer does not change within a process)."""
-    if model.startswith("local/"):
-        return False
-    from agents.llm.setup import load_litellm
-
-    try:
-        return bool(load_litellm().supports_function_calling(model=model))
-    except Exception:
-        return False

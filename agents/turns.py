@@ -109,6 +109,7 @@ class TurnRunner(Speaker):
                     raise SessionStop(reason, why)
 
     async def _checkpoint(self, turn: int, speaker: str) -> None:
+        await self._save()  # the checkpoint's seq covers every event of the turn
         last = next((line for line in reversed(self.lines) if line.agent != "human"), None)
         summary = prompts.summarise(last.text if last else self.topic)
         state: dict[str, Any] = self.state.model_dump(mode="json")

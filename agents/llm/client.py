@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from agents.llm.errors import LLMError, classify_error
-from agents.llm.setup import load_litellm
+from agents.llm.setup import litellm_module
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,9 @@ class LLMRequest:
     tools: list[dict[str, Any]] | None = None
     api_base: str | None = None
     timeout_s: float = 120.0
+    #: False when the answer is only wanted whole (a decision): one call without streaming,
+    #: which costs litellm far less than a stream (no per-chunk objects, no rebuilt answer).
+    stream: bool = True
 
 
 @dataclass
@@ -88,7 +91,7 @@ class LiteLLMClient:
         self.on_retry = on_retry
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
-        litellm = await asyncio.to_thread(load_litellm)
+        litellm = await litellm_module()
         started = time.monotonic()
         attempt = 0
         while True:
@@ -125,12 +128,13 @@ class LiteLLMClient:
             "messages": request.messages,
             "temperature": request.temperature,
             "max_tokens": request.max_tokens,
-            "stream": True,
-            "stream_options": {"include_usage": True},
+            "stream": request.stream,
             "timeout": request.timeout_s,
             "num_retries": 0,
             "max_retries": 0,
         }
+        if request.stream:
+            kwargs["stream_options"] = {"include_usage": True}
         if request.response_format is not None:
             kwargs["response_format"] = request.response_format
         if request.tools:
@@ -149,6 +153,10 @@ class LiteLLMClient:
 
     async def _stream_once(self, litellm: Any, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         response = await litellm.acompletion(**self.completion_kwargs(request))
+        if not request.stream:
+            for chunk in _whole_answer(response):
+                yield chunk
+            return
         tools: dict[int, ToolCall] = {}
         finish: str | None = None
         usage: Any = None
@@ -178,3 +186,21 @@ class LiteLLMClient:
             completion_tokens=getattr(usage, "completion_tokens", None),
             finish_reason=finish,
         )
+
+
+def _whole_answer(response: Any) -> list[LLMChunk]:
+    """A non-streamed completion as the chunks a stream would have ended with."""
+    choice = (response.choices or [None])[0]
+    message = getattr(choice, "message", None)
+    text = getattr(message, "content", None) or ""
+    calls = [ToolCall(name=call.function.name or "", arguments=call.function.arguments or "")
+             for call in getattr(message, "tool_calls", None) or []
+             if call.function is not None and call.function.name]
+    usage = getattr(response, "usage", None)
+    last = LLMChunk(
+        tool_calls=calls,
+        prompt_tokens=getattr(usage, "prompt_tokens", None),
+        completion_tokens=getattr(usage, "completion_tokens", None),
+        finish_reason=getattr(choice, "finish_reason", None),
+    )
+    return [LLMChunk(text=text), last] if text else [last]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import threading
 from types import ModuleType
@@ -40,3 +41,10 @@ def load_litellm() -> ModuleType:
 
 def litellm_loaded() -> bool:
     return _litellm is not None
+
+
+async def litellm_module() -> ModuleType:
+    """litellm for a coroutine: at once when it is loaded, else imported on a worker thread."""
+    if _litellm is not None:
+        return _litellm
+    return await asyncio.to_thread(load_litellm)
