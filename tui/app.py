@@ -1,29 +1,39 @@
-"""The Textual app: opens the store, shows the start screen (or goes straight to a chat), loads the
-LLM provider off the first frame, and switches between sessions."""
+"""The Textual app: shows the start screen (or goes straight to a chat), opens the store and
+loads the LLM provider off the first frame, and switches between sessions (``tui.app_sessions``).
+
+Only what the start screen's first frame needs is imported up front: the engine, pydantic, the
+store and the main screen load later (``agentchat`` with no arguments must start about as fast as
+a bare Textual app; see ``tests/benchmarks/bench_startup.py``).
+"""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import gc
 import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from agents.llm.client import LLMClient
-from agents.session import RunOptions, Session
-from agents.store import Store, StoreError
-from personas.models import Pack
-from tui.bridge import Bridge, stored_view
+from agents.session_options import RunOptions
+from tui.app_sessions import SessionsApp
 from tui.commands import AgentChatCommands
-from tui.screens.main import MainScreen
+
+if TYPE_CHECKING:
+    from agents.llm.client import LLMClient
+    from personas.models import Pack
+    from tui.bridge import Bridge
 
 PROVIDER_LOADING = "loading provider…"
+APP_CSS_PATH = Path(__file__).resolve().with_name("app.tcss")
+START_CSS_PATH = APP_CSS_PATH.parent / "screens" / "start.tcss"
 BENCH_FIRST_FRAME_ENV = "AGENTCHAT_BENCH_EXIT_AFTER_FIRST_FRAME"
 
 
@@ -44,14 +54,15 @@ def _load_litellm() -> object:
     return load_litellm()
 
 
-class AgentChatApp(App[None]):
+class AgentChatApp(SessionsApp):
     """``pack`` and ``topic`` start a chat at once; ``session_id`` reopens a saved session (with
     ``replay``: plays it back, and the provider is only loaded if the user forks live); neither
-    shows the start screen. ``provider_loader`` (litellm by default) runs in a thread after the
-    first frame; ``llm`` replaces the LLM client (tests)."""
+    shows the start screen, which is then the first frame, with the store opened right after.
+    ``db_path`` None means the default database. ``provider_loader`` (litellm by default) runs
+    in a thread after the first frame; ``llm`` replaces the LLM client (tests)."""
 
     TITLE = "agentchat"
-    CSS_PATH = "app.tcss"
+    CSS_PATH = APP_CSS_PATH
     COMMANDS: ClassVar = App.COMMANDS | {AgentChatCommands}
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("f1", "help", "Help", id="app.help"),
@@ -66,7 +77,7 @@ class AgentChatApp(App[None]):
     def __init__(
         self,
         *,
-        db_path: Path,
+        db_path: Path | None = None,
         pack: str | Pack | None = None,
         topic: str | None = None,
         options: RunOptions | None = None,
@@ -76,10 +87,16 @@ class AgentChatApp(App[None]):
         provider_loader: Callable[[], object] | None = None,
         llm: LLMClient | None = None,
     ) -> None:
-        super().__init__()
-        self.db_path = db_path
+        # The start screen's CSS loads with the app's when it is the first frame: pushing a
+        # screen with CSS the app has not read yet re-parses and re-applies every stylesheet.
+        self._starts_at_start_screen = session_id is None and (pack is None or not topic)
+        super().__init__(css_path=[APP_CSS_PATH, START_CSS_PATH] if self._starts_at_start_screen
+                         else None)
+        self._db_path = db_path
         self.options = options or RunOptions()
-        self.store: Store | None = None
+        self.store = None
+        self._store_lock = asyncio.Lock()
+        self._store_failed = False
         self._pack = pack
         self._topic = topic
         self._session_id = session_id
@@ -95,17 +112,28 @@ class AgentChatApp(App[None]):
         """Whether litellm was already imported when the first frame was shown (it must not)."""
 
     def compose(self) -> ComposeResult:
-        yield Static("agentchat · starting…", id="splash")
+        if not self._starts_at_start_screen:  # else it is mounted when the start screen closes
+            yield self._splash()
+
+    @staticmethod
+    def _splash() -> Static:
+        return Static("agentchat · starting…", id="splash")
 
     # ------------------------------------------------------------------ start-up
 
     def on_mount(self) -> None:
-        self.run_worker(self._boot(), name="boot", group="boot", exit_on_error=False)
+        if self._starts_at_start_screen:
+            self.show_start()  # the first frame: no await before it
+            self.when_ready(lambda: self.run_worker(self.open_store(), name="store",
+                                                    group="boot", exit_on_error=False))
+        else:
+            self.run_worker(self._boot(), name="boot", group="boot", exit_on_error=False)
 
     def on_ready(self) -> None:
         """The first frame is on screen: now the slow provider import may start."""
         import sys
 
+        gc.enable()  # paused by the command line until the first frame
         self.litellm_loaded_at_first_frame = "litellm" in sys.modules
         self._first_frame_shown = True
         if os.environ.get(BENCH_FIRST_FRAME_ENV):  # the startup benchmark: report, then quit
@@ -143,10 +171,7 @@ class AgentChatApp(App[None]):
         self.call_from_thread(setattr, self, "provider_status", status)
 
     async def _boot(self) -> None:
-        try:
-            self.store = await Store.open(self.db_path)
-        except StoreError as exc:
-            self.show_error("Cannot open the database", str(exc), exit_after=True)
+        if await self.open_store() is None:
             return
         if self._session_id is not None and self._replay:
             await self.show_replay(self._session_id, branch=self._branch, exit_on_error=True)
@@ -154,20 +179,6 @@ class AgentChatApp(App[None]):
             await self.open_session(self._session_id, branch=self._branch, exit_on_error=True)
         elif self._pack is not None and self._topic:
             await self.start_session(self._pack, self._topic, self.options, exit_on_error=True)
-        else:
-            self.show_start()
-
-    def show_error(self, title: str, message: str, *, exit_after: bool = False,
-                   then: Callable[[], object] | None = None) -> None:
-        from tui.screens.error import ErrorScreen
-
-        def closed(_: None) -> None:
-            if exit_after:
-                self.exit(return_code=2)
-            elif then is not None:
-                then()
-
-        self.push_screen(ErrorScreen(title, message), callback=closed)
 
     def show_start(self) -> None:
         from agents.llm.models import choose_model
@@ -175,8 +186,9 @@ class AgentChatApp(App[None]):
 
         options = self.options
         note = choose_model(options.model, None).note
-        screen = StartScreen(self.db_path, note, model=options.model,
-                             budget_usd=options.budget_usd, max_turns=options.max_turns)
+        screen = StartScreen(self._db_path, note, model=options.model,
+                             budget_usd=options.budget_usd, max_turns=options.max_turns,
+                             after_first_frame=self.when_ready)
         self.push_screen(screen, callback=self._start_chosen)
 
     def _start_chosen(self, choice: object) -> None:
@@ -184,6 +196,9 @@ class AgentChatApp(App[None]):
 
         from tui.screens.choices import ReopenChoice, StartChoice
 
+        base = self.screen_stack[0]
+        if isinstance(choice, StartChoice | ReopenChoice) and not base.query("#splash"):
+            base.mount(self._splash())
         if isinstance(choice, StartChoice):
             options = replace(
                 self.options, model=choice.model or self.options.model,
@@ -196,135 +211,6 @@ class AgentChatApp(App[None]):
                             exit_on_error=False)
         else:
             self.exit()
-
-    # ------------------------------------------------------------------ sessions
-
-    async def start_session(self, pack: str | Pack, topic: str, options: RunOptions, *,
-                            exit_on_error: bool = False) -> None:
-        from personas.loader import PackError, load_pack
-
-        assert self.store is not None
-        fallback = None if exit_on_error else self.show_start
-        try:
-            loaded = pack if isinstance(pack, Pack) else load_pack(pack)
-            session = await Session.start(pack=loaded, topic=topic, store=self.store,
-                                          options=options, llm=self._llm)
-        except (PackError, StoreError) as exc:
-            self.show_error("Cannot start the session", str(exc), exit_after=exit_on_error,
-                            then=fallback)
-            return
-        await self.show_session(session, autostart=True)
-
-    async def open_session(self, session_id: str, *, branch: str | None = None,
-                           exit_on_error: bool = False, history: list[str] | None = None,
-                           make_head: bool = False) -> None:
-        """Reopen a saved session (stopping any running one first) and show its history.
-        ``branch`` (a branch name or id) picks a branch other than the session's head;
-        ``make_head`` makes it the head (switching branch), so a later reopen lands there."""
-        assert self.store is not None
-        await self.stop_runs()
-        try:
-            branch_id = await self._branch_id(session_id, branch) if branch else None
-            if make_head and branch_id is not None:
-                await self.store.set_head(session_id, branch_id)
-            session = await Session.reopen(store=self.store, session_id=session_id,
-                                           options=self.options, llm=self._llm,
-                                           branch_id=branch_id)
-        except StoreError as exc:
-            self.show_error("Cannot open the session", str(exc), exit_after=exit_on_error)
-            return
-        if make_head:
-            name = await self._branch_name(session)
-            notice = (f"On branch {name} at turn {session.turn}. /resume continues it; the "
-                      "other branches are kept.")
-        else:
-            notice = (f"Reopened “{session.topic[:60]}” at turn {session.turn}. /resume "
-                      "continues; nothing was sent to a model.")
-        await self.show_session(session, notice=notice, history=history)
-
-    async def _branch_name(self, session: Session) -> str:
-        assert self.store is not None
-        rows = await self.store.branches(session.id)
-        return next((row.name for row in rows if row.id == session.branch_id), "?")
-
-    async def _branch_id(self, session_id: str, branch: str) -> str:
-        assert self.store is not None
-        for row in await self.store.branches(session_id):
-            if branch in (row.id, row.name):
-                return row.id
-        raise StoreError(f"session {session_id} has no branch {branch!r}; "
-                         f"`agentchat sessions show {session_id}` lists its branches")
-
-    async def show_session(self, session: Session, *, notice: str | None = None,
-                           history: list[str] | None = None, autostart: bool = False) -> None:
-        """Show ``session`` with its stored events replayed (no model call)."""
-        assert self.store is not None
-        try:
-            events = await stored_view(self.store, session.id, session.branch_id)
-        except StoreError as exc:
-            self.show_error("Cannot read the session", str(exc))
-            return
-        self.ensure_provider()
-        screen = MainScreen(session, replay=events, autostart=autostart, notice=notice,
-                            history=history)
-        self._bridges = [b for b in self._bridges if b.running] + [screen.bridge]
-        while len(self.screen_stack) > 1 and not isinstance(self.screen, MainScreen):
-            await self.pop_screen()
-        if isinstance(self.screen, MainScreen):
-            await self.switch_screen(screen)
-        else:
-            await self.push_screen(screen)
-
-    async def show_replay(self, session_id: str, *, branch: str | None = None,
-                          exit_on_error: bool = False) -> None:
-        """Play a saved session back (no model call) on the replay screen."""
-        from tui.screens.replay import ReplayScreen, load_replay
-
-        assert self.store is not None
-        try:
-            data = await load_replay(self.store, session_id, branch)
-        except StoreError as exc:
-            self.show_error("Cannot replay the session", str(exc), exit_after=exit_on_error)
-            return
-        screen = ReplayScreen(data)
-        if isinstance(self.screen, ReplayScreen):
-            await self.switch_screen(screen)
-        else:
-            await self.push_screen(screen)
-
-    async def fork_live(self, session_id: str, branch_id: str, turn: int, *,
-                        persona_models: dict[str, str] | None = None) -> None:
-        """From a replay: fork a new branch at ``turn`` and run it live with the current models
-        (``persona_models`` gives some personas another model)."""
-        from dataclasses import replace
-
-        assert self.store is not None
-        await self.stop_runs()
-        options = replace(self.options, persona_models={**self.options.persona_models,
-                                                        **(persona_models or {})})
-        try:
-            session = await Session.reopen(store=self.store, session_id=session_id,
-                                           options=options, llm=self._llm, branch_id=branch_id)
-            forked = await session.rollback(turn)
-        except (StoreError, ValueError) as exc:
-            self.show_error("Cannot fork the session", str(exc))
-            return
-        others = "".join(f"; {persona} speaks with {model}"
-                         for persona, model in (persona_models or {}).items())
-        notice = (f"Forked live at turn {turn} on new branch {forked.name}{others}. The "
-                  "replayed branch is kept.")
-        await self.show_session(session, notice=notice, autostart=True)
-
-    @property
-    def main_screen(self) -> MainScreen | None:
-        for screen in reversed(self.screen_stack):
-            if isinstance(screen, MainScreen):
-                return screen
-        return None
-
-    async def stop_runs(self) -> None:
-        for bridge in list(self._bridges):
-            await bridge.stop()
 
     # ------------------------------------------------------------------ actions
 
@@ -339,6 +225,7 @@ class AgentChatApp(App[None]):
     def binding_rows(self) -> list[tuple[str, str, str]]:
         """(key, description, id) for every binding of the app, the main screen and its
         transcript, input and timeline."""
+        from tui.screens.main import MainScreen
         from tui.widgets.chat_input import ChatInput
         from tui.widgets.timeline_pane import TimelinePane
         from tui.widgets.transcript import Transcript
@@ -390,12 +277,15 @@ def _quiet_terminal() -> None:
     logging.captureWarnings(True)  # warnings go to the log too, never to the terminal
 
 
-def run_app(*, db_path: Path, pack: str | Pack | None = None, topic: str | None = None,
-            options: RunOptions | None = None) -> None:
+def run_app(*, db_path: Path | None = None, pack: str | Pack | None = None,
+            topic: str | None = None, options: RunOptions | None = None) -> None:
     """Run the app in the terminal until the user quits."""
     _quiet_terminal()
     app = AgentChatApp(db_path=db_path, pack=pack, topic=topic, options=options)
-    app.run()
+    try:
+        app.run()
+    finally:
+        gc.enable()
     if app.return_code:
         raise SystemExit(app.return_code)
 
@@ -407,6 +297,9 @@ def run_replay(*, db_path: Path, session_id: str, branch: str | None = None,
     _quiet_terminal()
     app = AgentChatApp(db_path=db_path, session_id=session_id, branch=branch, replay=True,
                        options=options)
-    app.run()
+    try:
+        app.run()
+    finally:
+        gc.enable()
     if app.return_code:
         raise SystemExit(app.return_code)

@@ -4,6 +4,7 @@ need them, so `--help` and the app's first frame stay fast."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -32,6 +33,13 @@ def _run_async(factory: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(factory())  # type: ignore[arg-type]
     except (PackError, StoreError) as exc:
         raise UserError(str(exc)) from None
+
+
+def _pause_gc() -> None:
+    """Starting the app allocates many objects that live as long as it does (modules, widgets,
+    styles): the cyclic garbage collector would only rescan them, so it waits for the first
+    frame (``AgentChatApp.on_ready`` turns it back on)."""
+    gc.disable()
 
 
 def _db_path(db: str | None) -> Path:
@@ -74,7 +82,8 @@ def main(ctx: click.Context, pack: str | None, topic: str | None, model: str | N
     """
     if ctx.invoked_subcommand is not None:
         return
-    from agents.session import RunOptions
+    _pause_gc()
+    from agents.session_options import RunOptions
     from tui.app import run_app
 
     options = RunOptions(model=model, api_base=api_base, max_turns=max_turns, budget_usd=budget)
@@ -82,7 +91,10 @@ def main(ctx: click.Context, pack: str | None, topic: str | None, model: str | N
         raise click.UsageError("--pack and --topic go together; give both or neither.")
     if pack is not None:
         _load_pack(pack)
-    run_app(db_path=_db_path(db), pack=pack, topic=topic, options=options)
+    # No --db: the app works out the default database off its first frame (the store is slow
+    # to import).
+    run_app(db_path=Path(db).expanduser() if db else None, pack=pack, topic=topic,
+            options=options)
 
 
 def _load_pack(ref: str) -> Any:
@@ -104,7 +116,7 @@ def run(pack: str | None, topic: str | None, model: str | None, api_base: str | 
         raise click.UsageError("missing option --pack (a built-in name or a pack file).")
     if not topic or not topic.strip():
         raise click.UsageError("missing option --topic (what the group should work on).")
-    from agents.session import RunOptions
+    from agents.session_options import RunOptions
     from tui.headless import run_headless
 
     loaded = _load_pack(pack)
@@ -290,7 +302,8 @@ def replay(session_id: str, headless: bool, branch: str | None, delay: float,
     In the app: space plays/pauses, arrows step, +/- speed, g jumps to a turn, f forks live.
     """
     if not headless:
-        from agents.session import RunOptions
+        _pause_gc()
+        from agents.session_options import RunOptions
         from tui.app import run_replay
 
         path = _db_path(db)

@@ -2,17 +2,19 @@
 
 Enter on a pack moves to the topic; Enter in any field (or Ctrl+S, or the Start button) starts.
 Nothing invalid ever dismisses the screen: each problem is one line under its field.
+
+It is the app's first frame, so it shows at once with the pack files' names (``personas.catalog``);
+right after, a thread validates the packs (persona counts, broken packs, the preview) and the
+recent sessions are read from the store.
 """
 
 from __future__ import annotations
 
-import math
+from collections.abc import Callable
 from pathlib import Path
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
-from rich.color import Color, ColorParseError
-from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -22,131 +24,56 @@ from textual.widgets import Button, Footer, Header, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agents.llm.models import choose_model
-from agents.store import SessionRow, Store, StoreError
-from personas.loader import PackError, PackInfo, list_packs, load_pack
-from personas.models import Pack
+from personas.catalog import PackEntry, list_entries
+from tui.background import import_in_thread, import_modules
 from tui.screens.choices import ReopenChoice, StartChoice
-from tui.screens.sessions import format_cost, format_when, newest_first
+from tui.screens.start_parts import (
+    BUDGET_ERROR,
+    MAX_TURNS_LIMIT,
+    PACK_LOADING,
+    RECENT_LIMIT,
+    TOPIC_EMPTY,
+    TOPIC_HINT,
+    TURNS_ERROR,
+    broken_preview,
+    pack_preview,
+    pack_prompt,
+    parse_budget,
+    parse_max_turns,
+    recent_prompt,
+)
+from tui.widgets.start_button import StartButton
 
-__all__ = ["RECENT_LIMIT", "StartScreen", "parse_budget", "parse_max_turns"]
+if TYPE_CHECKING:
+    from agents.store import SessionRow
+    from personas.loader import PackInfo
+    from personas.models import Pack
 
-RECENT_LIMIT = 10
-MAX_TURNS_LIMIT = 10_000
-TOPIC_HINT = "Enter or Ctrl+S starts the session."
-TOPIC_EMPTY = "Topic: write what the group should work on."
-BUDGET_ERROR = "Budget: enter US dollars above 0, e.g. 1.50."
-TURNS_ERROR = f"Max turns: enter a whole number, 1 to {MAX_TURNS_LIMIT}."
-
-
-def parse_budget(text: str) -> tuple[float | None, str | None]:
-    """``(usd, None)``, ``(None, None)`` when empty, or ``(None, error)``; a leading $ is fine."""
-    raw = text.strip().removeprefix("$").strip()
-    if not raw:
-        return None, None
-    try:
-        value = float(raw)
-    except ValueError:
-        return None, BUDGET_ERROR
-    if not math.isfinite(value) or value <= 0:
-        return None, BUDGET_ERROR
-    return value, None
-
-
-def parse_max_turns(text: str) -> tuple[int | None, str | None]:
-    """``(turns, None)``, ``(None, None)`` when empty, or ``(None, error)``."""
-    raw = text.strip()
-    if not raw:
-        return None, None
-    try:
-        value = int(raw)
-    except ValueError:
-        return None, TURNS_ERROR
-    if not 1 <= value <= MAX_TURNS_LIMIT:
-        return None, TURNS_ERROR
-    return value, None
-
-
-def _colour(name: str) -> str:
-    try:
-        Color.parse(name)
-    except ColorParseError:
-        return ""
-    return name
-
-
-def pack_preview(pack: Pack, info: PackInfo) -> Text:
-    """Description, settings and the cast of ``pack``, each persona in its colour."""
-    text = Text()
-    if pack.pack.description:
-        text.append(pack.pack.description + "\n\n")
-    budget = pack.budget
-    limits = []
-    if budget.session_usd is not None:
-        limits.append(f"${budget.session_usd:.2f} per session")
-    if budget.per_persona_usd is not None:
-        limits.append(f"${budget.per_persona_usd:.2f} per persona")
-    stop = pack.termination.stop_phrase
-    rows = [
-        ("Pattern", pack.pack.pattern),
-        ("Budget", " · ".join(limits) or "no limit"),
-        ("Max turns", f"{pack.termination.max_turns}" + (f' · ends on "{stop}"' if stop else "")),
-        ("Model", pack.pack.model or "the default (see Model below)"),
-        ("Source", "built-in" if info.source == "builtin" else info.path),
-    ]
-    for label, value in rows:
-        text.append(f"{label:<10}", style="dim")
-        text.append(f"{value}\n")
-    text.append(f"\nCast ({len(pack.personas)})\n", style="bold")
-    for persona in pack.personas:
-        colour = _colour(persona.colour)
-        text.append("● ", style=colour)
-        text.append(persona.name, style=f"bold {colour}".strip())
-        text.append(f" — {persona.role}")
-        if persona.expertise:
-            text.append(f" · {persona.expertise}", style="dim")
-        text.append("\n")
-    text.rstrip()
-    return text
-
-
-def broken_preview(error: str, info: PackInfo) -> Text:
-    text = Text("This pack cannot be loaded.\n\n", style="bold red")
-    text.append(error + "\n\n")
-    text.append("Fix the file and reopen this screen, or pick another pack.", style="dim")
-    if info.path not in error:
-        text.append(f"\n{info.path}", style="dim")
-    return text
-
-
-def pack_prompt(info: PackInfo) -> Text:
-    if info.error is not None:
-        return Text.assemble((info.name, "dim strike"), ("  ⚠ broken", "dim red"))
-    prompt = Text(info.name)
-    if info.source == "user":
-        prompt.append("  user", style="dim italic")
-    prompt.append(f" · {len(info.personas)} personas", style="dim")
-    return prompt
-
-
-def recent_prompt(row: SessionRow) -> Text:
-    title = " ".join((row.title or row.topic or "(untitled)").split())
-    text = Text(title, style="bold", no_wrap=True, overflow="ellipsis")
-    text.append(
-        f"\n{row.pack_name} · {row.turns} turns · {format_cost(row.cost_usd)} · "
-        f"{format_when(row.created)}",
-        style="dim",
-    )
-    return text
+__all__ = [
+    "BUDGET_ERROR",
+    "MAX_TURNS_LIMIT",
+    "RECENT_LIMIT",
+    "TOPIC_EMPTY",
+    "TOPIC_HINT",
+    "TURNS_ERROR",
+    "StartScreen",
+    "parse_budget",
+    "parse_max_turns",
+]
 
 
 class StartScreen(Screen[StartChoice | ReopenChoice]):
     """Pick a pack and a topic (dismiss with a StartChoice) or a recent session (ReopenChoice).
 
+    ``db_path`` is the database of the recent sessions (None: the default one).
     ``default_model_note`` is shown as the model field's hint when the highlighted pack cannot
     be loaded; otherwise the hint is ``choose_model(None, pack.pack.model).note``. ``user_dir``
     overrides where user packs are looked for (default: the loader's). ``model``,
     ``budget_usd`` and ``max_turns`` (the command line's flags) pre-fill their fields, so they
-    win over the pack's defaults unless the user changes them.
+    win over the pack's defaults unless the user changes them. ``after_first_frame`` schedules
+    what follows the first frame (validating the packs, reading the recent sessions); by default
+    it runs after the screen's first refresh (``AgentChatApp`` passes its ``when_ready``, so that
+    work never delays its first frame).
     """
 
     CSS_PATH = "start.tcss"
@@ -164,13 +91,14 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
 
     def __init__(
         self,
-        db_path: Path,
+        db_path: Path | None,
         default_model_note: str,
         *,
         user_dir: Path | None = None,
         model: str | None = None,
         budget_usd: float | None = None,
         max_turns: int | None = None,
+        after_first_frame: Callable[[Callable[[], object]], None] | None = None,
     ) -> None:
         super().__init__()
         self.initial = (model or "", "" if budget_usd is None else f"{budget_usd:g}",
@@ -178,13 +106,23 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         self.db_path = db_path
         self.default_model_note = default_model_note
         self.user_dir = user_dir
-        self.packs: list[PackInfo] = []
+        self.packs: list[PackInfo | PackEntry] = []
+        """The pack files at first, then (once validated in a thread) their ``PackInfo``."""
+        self.packs_checked = False
         self.recent: list[SessionRow] = []
-        self._loaded: dict[int, Pack | str] = {}
+        self._loaded: dict[str, Pack | str] = {}  # by file: the pack, or why it cannot load
         self._model_note = self._model_hint = default_model_note
         self._model_placeholder = "the default model"
+        self._resumed = False
+        self._after_first_frame = after_first_frame or self.call_after_refresh
 
     def compose(self) -> ComposeResult:
+        # Textual sets the breakpoint class on the first resize, restyling every widget; set
+        # now, before the widgets are styled, that resize finds nothing to change.
+        width = self.app.size.width
+        reached = [name for edge, name in sorted(self.HORIZONTAL_BREAKPOINTS) if width >= edge]
+        current = reached[-1] if reached else None
+        self.update_classes({name: name == current for _, name in self.HORIZONTAL_BREAKPOINTS})
         yield Header()
         with Horizontal(id="start-top"):
             with Vertical(id="packs-box") as packs:
@@ -210,11 +148,11 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
                     turns = Input(id="max-turns")
                     turns.border_title = "Max turns"
                     yield turns
-                    yield Button("Start", id="start-button", variant="primary")
+                    yield StartButton("Start", id="start-button", variant="primary")
                 yield Static("", id="options-message", classes="field-message")
             with Vertical(id="recent-box") as recent:
                 recent.border_title = "Recent sessions"
-                yield OptionList(id="recent-list")
+                # The list (#recent-list) is mounted once the sessions are read.
                 yield Static("Loading…", id="recent-empty")
         yield Footer()
 
@@ -222,36 +160,85 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         for selector, value in zip(("#model", "#budget", "#max-turns"), self.initial,
                                    strict=True):
             self.query_one(selector, Input).value = value
-        self.packs = list_packs(user_dir=self.user_dir)
+        self.packs = list(list_entries(user_dir=self.user_dir))
         pack_list = self.query_one("#pack-list", OptionList)
         pack_list.add_options(
             Option(pack_prompt(info), id=f"pack-{index}") for index, info in enumerate(self.packs)
         )
-        self.query_one("#recent-list", OptionList).display = False
         if self.packs:
             pack_list.highlighted = 0
             self._show_pack(0)
         pack_list.focus()
-        self.run_worker(self._load_recent(), name="start-recent", exclusive=True)
+        self._after_first_frame(self._load_after_first_frame)
+
+    @on(events.ScreenResume)
+    def _first_resume(self, event: events.ScreenResume) -> None:
+        """Textual restyles a screen's widgets when it resumes; on the first resume they were
+        styled a moment ago, as they mounted, so that would only slow the first frame."""
+        if not self._resumed:
+            self._resumed = True
+            event.refresh_styles = False
+
+    def _load_after_first_frame(self) -> None:
+        if not self.is_attached:  # dismissed before the first frame was shown
+            return
+        self.run_worker(self._check_packs, name="start-packs", group="start-packs", thread=True,
+                        exit_on_error=False)
+        self.run_worker(self._load_recent(), name="start-recent", group="start-recent",
+                        exclusive=True)
 
     # -- packs ---------------------------------------------------------------------------------
 
+    def _check_packs(self) -> None:
+        """(A thread.) Validate every pack, then show their details."""
+        import_modules("personas.loader")
+        from personas.loader import list_packs
+
+        infos = list_packs(user_dir=self.user_dir)
+        self.app.call_from_thread(self._packs_checked, infos)
+
+    def _packs_checked(self, infos: list[PackInfo]) -> None:
+        if not self.is_attached:  # dismissed meanwhile
+            return
+        pack_list = self.query_one("#pack-list", OptionList)
+        index = pack_list.highlighted
+        same = [info.path for info in infos] == [info.path for info in self.packs]
+        self.packs, self.packs_checked = list(infos), True
+        if same:
+            for position, info in enumerate(infos):
+                pack_list.replace_option_prompt_at_index(position, pack_prompt(info))
+        else:  # the files changed meanwhile: list them afresh
+            self._loaded.clear()
+            pack_list.clear_options()
+            pack_list.add_options(
+                Option(pack_prompt(info), id=f"pack-{position}")
+                for position, info in enumerate(infos)
+            )
+            index = None if not infos else min(index or 0, len(infos) - 1)
+            pack_list.highlighted = index
+        if index is not None:
+            self._show_pack(index)
+
     def _pack(self, index: int) -> Pack | str:
         """The pack at ``index`` of the list, or why it cannot be loaded."""
-        if index not in self._loaded:
-            info = self.packs[index]
-            if info.error is not None:
-                self._loaded[index] = info.error
+        info = self.packs[index]
+        if info.path not in self._loaded:
+            from personas.loader import PackError, load_pack
+
+            if not isinstance(info, PackEntry) and info.error is not None:
+                self._loaded[info.path] = info.error
             else:
                 try:
-                    self._loaded[index] = load_pack(info.path or info.name)
+                    self._loaded[info.path] = load_pack(info.path or info.name)
                 except PackError as exc:
-                    self._loaded[index] = str(exc)
-        return self._loaded[index]
+                    self._loaded[info.path] = str(exc)
+        return self._loaded[info.path]
 
     def _show_pack(self, index: int) -> None:
+        """Preview the pack at ``index``; until the packs are validated, only its name."""
         info = self.packs[index]
-        pack = self._pack(index)
+        ready = self.packs_checked or info.path in self._loaded
+        pack = self._pack(index) if ready else None
         box = self.query_one("#preview-box", VerticalScroll)
         box.border_title = Content(info.name)
         box.border_subtitle = "built-in pack" if info.source == "builtin" else "user pack"
@@ -259,7 +246,10 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         preview = self.query_one("#preview", Static)
         budget = self.query_one("#budget", Input)
         turns = self.query_one("#max-turns", Input)
-        if isinstance(pack, str):
+        if pack is None:
+            preview.update(Content(PACK_LOADING))
+            budget.placeholder = turns.placeholder = ""
+        elif isinstance(pack, str):
             preview.update(broken_preview(pack, info))
             self._model_note = self._model_hint = self.default_model_note
             self._model_placeholder = "the default model"
@@ -288,11 +278,11 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
     def _pack_chosen(self) -> None:
         self.query_one("#topic", Input).focus()
 
-    def selected_pack(self) -> PackInfo | None:
+    def selected_pack(self) -> PackInfo | PackEntry | None:
         index = self.query_one("#pack-list", OptionList).highlighted
         return None if index is None else self.packs[index]
 
-    def _pack_ref(self, info: PackInfo) -> str:
+    def _pack_ref(self, info: PackInfo | PackEntry) -> str:
         """The name of a built-in pack (unless a user pack shadows it), else the file's path."""
         shadowed = any(p.name == info.name and p.source != "builtin" for p in self.packs)
         return info.name if info.source == "builtin" and not shadowed else info.path
@@ -300,9 +290,13 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
     # -- recent sessions -------------------------------------------------------------------------
 
     async def _load_recent(self) -> None:
+        await import_in_thread("agents.store", "tui.screens.sessions")
+        from agents.store import Store, StoreError, default_db_path
+        from tui.screens.sessions import newest_first
+
         empty = self.query_one("#recent-empty", Static)
         try:
-            store = await Store.open(self.db_path)
+            store = await Store.open(self.db_path or default_db_path())
             try:
                 rows = await store.list_sessions()
             finally:
@@ -312,12 +306,12 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
             empty.add_class("-error")
             return
         self.recent = newest_first(rows)[:RECENT_LIMIT]
-        recent = self.query_one("#recent-list", OptionList)
-        recent.clear_options()
-        recent.add_options(Option(recent_prompt(row), id=row.id) for row in self.recent)
+        recent = OptionList(*(Option(recent_prompt(row), id=row.id) for row in self.recent),
+                            id="recent-list")
+        recent.display = bool(self.recent)
+        await self.query_one("#recent-box", Vertical).mount(recent, before=empty)
         if self.recent:
             recent.highlighted = 0
-        recent.display = bool(self.recent)
         empty.display = not self.recent
         empty.update("No saved sessions yet.")
 
@@ -397,6 +391,6 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         self.query_one("#pack-list", OptionList).focus()
 
     def action_focus_recent(self) -> None:
-        recent = self.query_one("#recent-list", OptionList)
-        if recent.display:
-            recent.focus()
+        for recent in self.query("#recent-list").results(OptionList):
+            if recent.display:
+                recent.focus()
