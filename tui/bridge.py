@@ -16,10 +16,11 @@ from textual.message import Message
 from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
-from agents.events import CheckpointCreated, Event, TokenDelta, TurnStarted
-from agents.history import to_event
+from agents import stored
+from agents.events import Event, TokenDelta
 from agents.session import Session
 from agents.store import Store
+from tui import heap
 
 
 class EngineEvent(Message):
@@ -41,7 +42,9 @@ class RunFinished(Message):
 class Bridge:
     """Runs one session's event loop in a worker owned by ``owner``."""
 
-    FLUSH_S = 0.05
+    FLUSH_S = 0.02
+    """About a frame: the transcript draws what arrived within it at once (a write is cheap; only
+    a new line of text costs a layout)."""
 
     def __init__(self, owner: Widget, session: Session) -> None:
         self.owner = owner
@@ -60,6 +63,7 @@ class Bridge:
         """Start a run (a new ``session.events()`` iteration)."""
         if self.running:
             raise RuntimeError("the session is already running")
+        heap.settle()  # what was loaded before the run no longer slows the collector during it
         self.worker = self.owner.run_worker(
             self._pump(), name="engine", group="engine", exclusive=True, exit_on_error=False)
         return self.worker
@@ -117,29 +121,16 @@ class Bridge:
             self._post(EngineEvent(first.model_copy(update={"text": "".join(parts)})))
 
 
-async def stored_view(store: Store, session_id: str, branch_id: str) -> list[Event]:
+async def stored_view(store: Store, session_id: str, branch_id: str, *,
+                      tail: bool = False) -> list[Event]:
     """A branch's stored events with its checkpoints slotted in where they were taken.
 
     Checkpoints live in their own table (they carry a state snapshot); for the timeline they come
-    back as :class:`CheckpointCreated` events after the event whose seq they point at.
-    """
-    rows = await store.events(session_id, branch_id)
-    checkpoints = await store.checkpoints(session_id, branch_id)
-    speakers: dict[int, str] = {}
-    out: list[tuple[int, int, Event]] = []
-    for row in rows:
-        event = to_event(row.kind, row.payload, session_id, row.branch_id)
-        if event is None:
-            continue
-        if isinstance(event, TurnStarted):
-            speakers[event.turn] = ",".join(event.speakers)
-        out.append((row.seq, 0, event))
-    opener = next((row.agent for row in rows if row.agent and row.agent != "human"
-                   and row.kind in ("message_completed", "message_streaming")), "")
-    for cp in checkpoints:
-        speaker = speakers.get(cp.turn) or (opener if cp.turn == 0 else "")
-        event = CheckpointCreated(session_id=session_id, branch_id=cp.branch_id, turn=cp.turn,
-                                  seq=cp.seq, speaker=speaker, summary=cp.label)
-        out.append((cp.seq, 1, event))
-    out.sort(key=lambda item: (item[0], item[1]))
-    return [event for _, _, event in out]
+    back as :class:`CheckpointCreated` events after the event whose seq they point at. With
+    ``tail``, only the newest page (a :class:`agents.stored.StoredPage`: the newest messages
+    with everything since, ``has_older``, ``first_seq`` to load the page before with
+    :func:`agents.stored.stored_before`, and the whole view's cost ``ledger``), at a cost that
+    does not grow with the session."""
+    if tail:
+        return await stored.stored_tail(store, session_id, branch_id)
+    return await stored.stored_view(store, session_id, branch_id)

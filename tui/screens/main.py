@@ -27,8 +27,10 @@ from agents.events import (
     SessionEnded,
     SessionPaused,
     SessionStarted,
+    TokenDelta,
 )
 from agents.session import Session
+from tui import heap
 from tui.bridge import Bridge, EngineEvent, RunFinished
 from tui.screens.main_control import RunControl
 from tui.screens.main_timeline import TimelineControl
@@ -110,12 +112,14 @@ class MainScreen(Screen[None]):
         self.panes: list[Pane] = [self.state_pane, self.cost_pane, self.workflow_pane,
                                   self.timeline_pane]
         self._human_screen: HumanTurnScreen | None = None
+        self._status: Static | None = None
+        self._status_text: str | None = None
         self.shown = False
         """True once the stored history and the panes are on screen."""
+        feeds = [self.transcript.model.apply, *(pane.handle for pane in self.panes)]
         for event in replay:  # before mounting: data only, no widget work per event
-            self.transcript.model.apply(event)
-            for pane in self.panes:
-                pane.handle(event)
+            for feed in feeds:
+                feed(event)
         self.state_pane.set_state(session.state)
         self.cost_pane.set_budget(session.budget_usd)
         self.control = RunControl(self)
@@ -158,6 +162,7 @@ class MainScreen(Screen[None]):
             if callable(render):
                 render()
         self.shown = True
+        heap.settle()  # the history just loaded is here to stay: keep it out of GC passes
 
     def _provider_changed(self, status: str) -> None:
         self.provider_status = status
@@ -185,6 +190,8 @@ class MainScreen(Screen[None]):
     async def on_engine_event(self, message: EngineEvent) -> None:
         event = message.event
         await self.transcript.handle(event)
+        if isinstance(event, TokenDelta):
+            return  # streamed text: only the transcript shows it (no pane, no status change)
         for pane in self.panes:
             pane.handle(event)
         if isinstance(event, HumanInputRequested):
@@ -237,8 +244,10 @@ class MainScreen(Screen[None]):
         self.refresh_status()
 
     def refresh_status(self) -> None:
-        statuses = self.query("#run-status").results(Static)
-        status = next(statuses, None)
+        status = self._status
+        if status is None or not status.is_attached:
+            status = self._status = next(self.query("#run-status").results(Static), None)
+            self._status_text = None
         if status is None:
             return
         session = self.session
@@ -262,7 +271,10 @@ class MainScreen(Screen[None]):
             hint = "/turns N · /resume"
         if hint:
             parts.append(hint)
-        status.update(" · ".join(parts))
+        text = " · ".join(parts)
+        if text != self._status_text:  # an update re-lays out the screen: only on a change
+            self._status_text = text
+            status.update(text)
         self.set_class(self.run_state == "running", "-running")
 
     # ------------------------------------------------------------------ input and actions

@@ -1,24 +1,26 @@
 """One transcript message: a header (persona name, role, colour, marks) over its Markdown text.
 
-A message that is streaming gets Textual's ``Markdown`` widget fed through a ``MarkdownStream``;
-once it completes, and for any other message (replayed, typed by the human), the body is a single
-``Static`` rendering Rich Markdown, which mounts in a fraction of the time."""
+A finished message (replayed, typed by the human, or done streaming) is one widget with no
+children, drawing its header and its Rich Markdown body as one renderable: the transcript keeps
+dozens of them mounted, and every widget costs on each layout pass and in memory. A message that
+is streaming has two children, a header line and a
+:class:`~tui.widgets.streaming_markdown.StreamingMarkdown` that the streamed text is written to;
+when it completes they go and the message draws itself like any other."""
 
 from __future__ import annotations
 
-import contextlib
-
 from rich.color import Color as RichColor
 from rich.color import ColorParseError
+from rich.console import Group, RenderableType
 from rich.markdown import Markdown as RichMarkdown
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.color import Color
-from textual.containers import Vertical
-from textual.widgets import Markdown, Static
-from textual.widgets.markdown import MarkdownStream
+from textual.widget import Widget
+from textual.widgets import Static
 
+from tui.widgets.streaming_markdown import StreamingMarkdown
 from tui.widgets.transcript_model import Entry
 
 
@@ -61,7 +63,7 @@ def body_renderable(entry: Entry) -> RichMarkdown | Text:
     return Text("")
 
 
-class MessageView(Vertical):
+class MessageView(Widget):
     """A message in the transcript; ``index`` is its position in the transcript model."""
 
     DEFAULT_CSS = """
@@ -73,8 +75,7 @@ class MessageView(Vertical):
     }
     MessageView.-human { border-left: tall $accent; background: $boost; }
     MessageView > .message-header { height: 1; text-wrap: nowrap; text-overflow: ellipsis; }
-    MessageView > Markdown { margin: 0; padding: 0; background: transparent; }
-    MessageView > .message-body { height: auto; }
+    MessageView > StreamingMarkdown { margin: 0; padding: 0; background: transparent; }
     """
 
     def __init__(self, entry: Entry, index: int, to_name: str | None = None) -> None:
@@ -83,59 +84,55 @@ class MessageView(Vertical):
         self.entry = entry
         self.index = index
         self._to_name = to_name
-        self._stream: MarkdownStream | None = None
-        self._markdown: Markdown | None = None
-
-    def compose(self) -> ComposeResult:
-        yield Static(header_text(self.entry, self._to_name), classes="message-header")
-        if self.entry.streaming:
-            self._markdown = Markdown(self.entry.text or None)
-            yield self._markdown
-        else:
-            yield Static(body_renderable(self.entry), classes="message-body")
-
-    def on_mount(self) -> None:
-        colour = border_colour(self.entry.colour)
+        self._markdown: StreamingMarkdown | None = None
+        if entry.streaming:
+            self._markdown = StreamingMarkdown(entry.text or None)
+        colour = border_colour(entry.colour)
         if colour is not None:
             self.styles.border_left = ("tall", colour)
+
+    def compose(self) -> ComposeResult:
         if self._markdown is not None:
-            self._stream = Markdown.get_stream(self._markdown)
+            yield Static(self.header, classes="message-header")
+            yield self._markdown
 
     @property
     def is_streaming(self) -> bool:
-        return self._stream is not None
+        return self._markdown is not None
 
     @property
-    def markdown(self) -> Markdown | None:
+    def markdown(self) -> StreamingMarkdown | None:
         """The streaming Markdown widget (None once the message is finished)."""
         return self._markdown
 
+    @property
+    def header(self) -> Text:
+        """The header line as it is drawn now."""
+        return header_text(self.entry, self._to_name)
+
+    @property
+    def body(self) -> RichMarkdown | Text:
+        """The body of a finished message as it is drawn."""
+        return body_renderable(self.entry)
+
+    def render(self) -> RenderableType:
+        if self._markdown is not None:
+            return ""  # the children draw a streaming message
+        header = self.header
+        header.no_wrap = True
+        header.overflow = "ellipsis"
+        return Group(header, self.body)
+
     async def append(self, text: str) -> None:
         """More streamed text (already added to ``entry.text``)."""
-        if self._stream is not None:
-            await self._stream.write(text)
+        if self._markdown is not None:
+            self._markdown.write(text)
         else:
-            self.query_one(".message-body", Static).update(body_renderable(self.entry))
+            self.refresh(layout=True)
 
     async def finish(self) -> None:
         """The message completed (or was interrupted): show the final text and marks."""
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                await stream.stop()
         markdown, self._markdown = self._markdown, None
         if markdown is not None:
-            # Finished: the same one-Static rendering as a message loaded from history (light,
-            # and without the Markdown widget's trailing blank line).
-            body = Static(body_renderable(self.entry), classes="message-body")
-            await self.mount(body, after=markdown)
-            await markdown.remove()
-        else:
-            self.query_one(".message-body", Static).update(body_renderable(self.entry))
-        self.query_one(".message-header", Static).update(header_text(self.entry, self._to_name))
-
-    async def on_unmount(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            with contextlib.suppress(Exception):
-                await stream.stop()
+            await self.remove_children()
+        self.refresh(layout=True)

@@ -23,6 +23,7 @@ from textual.widgets.option_list import Option
 from agents.events import BranchForked, CheckpointCreated, Event, UsageRecorded
 from personas.models import Pack
 from tui.branch_tree import BranchInfo, cost_text
+from tui.widgets.line_option_list import LazyOption, LineOptionList
 
 SUMMARY_CHARS = 60
 CURRENT = "▶"
@@ -135,7 +136,7 @@ class TimelinePane(Vertical):
         yield OptionList(id="timeline-branches", compact=True)
         yield Static("Checkpoints", id="timeline-checkpoints-heading",
                      classes="timeline-heading")
-        yield OptionList(id="timeline-list", compact=True, classes="focus-first")
+        yield LineOptionList(id="timeline-list", compact=True, classes="focus-first")
 
     def on_mount(self) -> None:
         self._ready = True  # children exist now; is_mounted is only set after on_mount
@@ -231,9 +232,8 @@ class TimelinePane(Vertical):
 
     def _option(self, index: int) -> Option:
         row = self.rows[index]
-        return Option(
-            row_prompt(row, index == self.current, self._names), disabled=row.kind == "branch"
-        )
+        current, names = index == self.current, self._names
+        return LazyOption(lambda: row_prompt(row, current, names), disabled=row.kind == "branch")
 
     def _show_branches(self) -> None:
         if not self._ready:

@@ -295,7 +295,7 @@ class Transcript(VerticalScroll, can_focus=True):
 
     async def _remount(self, start: int, end: int) -> None:
         if self._views:
-            await self.remove_children(self._views)
+            await self._unmount(self._views)
         widgets = [self._make(i) for i in range(start, end)]
         if widgets:
             await self.mount_all(widgets)
@@ -308,14 +308,24 @@ class Transcript(VerticalScroll, can_focus=True):
             return
         gone, self._views = self._views[:count], self._views[count:]
         self._start += count
-        await self.remove_children(gone)
+        await self._unmount(gone)
 
     async def _trim_bottom(self, count: int) -> None:
         if count <= 0:
             return
         gone, self._views = self._views[-count:], self._views[:-count]
         self._end -= count
-        await self.remove_children(gone)
+        await self._unmount(gone)
+
+    async def _unmount(self, widgets: list[EntryWidget]) -> None:
+        # Textual's StylesCache.get_inner_outer is an lru_cache on an instance method, so the
+        # last 1,024 widgets' style caches (every line they drew) outlive the widgets: drop
+        # the lines, keep the (empty) cache objects.
+        nodes = [node for widget in widgets for node in widget.walk_children(with_self=True)]
+        await self.remove_children(widgets)
+        for node in nodes:
+            if isinstance(node, Widget):
+                node._styles_cache.clear()
 
     def _keep_in_place(self, widget: Widget, offset: float) -> None:
         """After the next layout, scroll so ``widget`` is again ``offset`` rows from the top."""

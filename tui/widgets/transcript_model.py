@@ -9,6 +9,7 @@ from typing import Literal
 
 from agents.events import (
     BranchForked,
+    CheckpointCreated,
     ErrorRaised,
     Event,
     HandoffOccurred,
@@ -20,8 +21,11 @@ from agents.events import (
     SessionEnded,
     SessionPaused,
     SessionStarted,
+    StatePatched,
     TaskUpdated,
     TokenDelta,
+    TurnStarted,
+    UsageRecorded,
 )
 from personas.models import Pack
 
@@ -36,9 +40,13 @@ END_REASONS = {
     "error": "an error stopped it",
 }
 HUMAN_COLOUR = "bright_white"
+NOT_SHOWN: frozenset[type[Event]] = frozenset(
+    {UsageRecorded, CheckpointCreated, TurnStarted, StatePatched})
+"""The most frequent events of a stored session, none of which is a transcript entry: skipped
+before any other test (a 10,000-turn session has about five of them per message)."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     """One line or block of the transcript."""
 
@@ -108,6 +116,8 @@ class TranscriptModel:
 
     def apply(self, event: Event) -> Change | None:
         """Fold ``event`` into the entries; None when it does not show in the transcript."""
+        if type(event) in NOT_SHOWN:
+            return None
         if isinstance(event, MessageStarted):
             return self._add(Entry(
                 "message", agent=event.agent, name=event.name, role=event.role,
