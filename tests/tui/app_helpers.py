@@ -81,7 +81,21 @@ async def send_line(pilot: Pilot[Any], app: AgentChatApp, text: str) -> None:
 
 
 def notifications(app: AgentChatApp) -> list[str]:
+    """The notifications on screen now (they expire after a few seconds)."""
     return [n.message for n in app._notifications]
+
+
+def record_notifications(app: AgentChatApp) -> list[str]:
+    """Every notification the app shows from now on, kept after it has expired from the screen."""
+    shown: list[str] = []
+    notify = app.notify
+
+    def recording(message: str, *args: Any, **kwargs: Any) -> None:
+        shown.append(message)
+        notify(message, *args, **kwargs)
+
+    app.notify = recording  # type: ignore[method-assign]
+    return shown
 
 
 def messages_text(body: dict[str, Any]) -> str:

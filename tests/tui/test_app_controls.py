@@ -42,7 +42,9 @@ async def test_pause_step_resume_then_stop(tmp_path: Path,
                        and screen.run_state == "paused", "another step")
         assert len(scripted_server.chat_bodies) == calls + 4
 
-        scripted_server.responder = SlowTexts()
+        # Slow enough that the message is still streaming when "/stop" has been typed, however
+        # loaded the machine is (stopping cancels it at once, so this costs no time).
+        scripted_server.responder = SlowTexts(delay_s=0.5)
         entries = screen.transcript.model.entries
         await send_line(pilot, app, "/resume")
         await wait_for(pilot, lambda: entries[-1].streaming, "the next message to stream")
@@ -127,8 +129,9 @@ async def test_the_human_writes_the_turn_of_the_seat_they_hold(
                    human_seats=frozenset({"architect"}))
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await wait_main(pilot, app)
-        await wait_for(pilot, lambda: isinstance(app.screen, HumanTurnScreen),
-                       "the human turn modal", timeout=60)
+        await wait_for(pilot, lambda: isinstance(app.screen, HumanTurnScreen)
+                       and bool(app.screen.query("#human-editor")),
+                       "the human turn modal, composed", timeout=60)
         modal = app.screen
         assert isinstance(modal, HumanTurnScreen)
         assert modal.persona_name == "Priya, Systems Architect"

@@ -17,6 +17,7 @@ from tests.tui.app_helpers import (
     make_app,
     messages_text,
     notifications,
+    record_notifications,
     send_line,
     wait_for,
     wait_main,
@@ -145,6 +146,7 @@ async def test_edit_a_message_and_rerun_changes_it_on_the_new_branch_only(
         tmp_path: Path, scripted_server: ScriptedServer) -> None:
     db = tmp_path / "chat.db"
     app = make_app(db, scripted_server, max_turns=3)
+    shown = record_notifications(app)
     async with app.run_test(size=(120, 40)) as pilot:
         first = await wait_state(pilot, app, "ended", timeout=60)
         old_branch = first.session.branch_id
@@ -154,7 +156,8 @@ async def test_edit_a_message_and_rerun_changes_it_on_the_new_branch_only(
         first.timeline_pane.post_message(TimelinePane.CheckpointSelected(2))
         await wait_for(pilot, lambda: isinstance(app.screen, ForkPreviewScreen), "the preview")
         await pilot.press("e")
-        await wait_for(pilot, lambda: isinstance(app.screen, EditMessageScreen), "the editor")
+        await wait_for(pilot, lambda: isinstance(app.screen, EditMessageScreen)
+                       and bool(app.screen.query("#edit-text")), "the editor")
         editor = app.screen.query_one("#edit-text", TextArea)
         assert editor.text == original
         await pilot.press("ctrl+s")  # unchanged: refused with a one-line reason
@@ -173,7 +176,7 @@ async def test_edit_a_message_and_rerun_changes_it_on_the_new_branch_only(
         later = [b for b in scripted_server.chat_bodies[asked:] if not is_decision(b)]
         assert later and "write-through cache instead" in messages_text(later[0])
         assert all(original not in messages_text(b) for b in scripted_server.chat_bodies[asked:])
-        assert any("Edited" in n and "re-running from turn 2" in n for n in notifications(app))
+        assert any("Edited" in n and "re-running from turn 2" in n for n in shown)
         assert app.store is not None
         old = [e.text for e in await load_events(app.store, screen.session.id, old_branch)
                if e.kind == "message_completed"]
