@@ -7,18 +7,24 @@ not grow with the session's length: the newest messages (at least ``messages`` o
 ledger of the whole view (from the newest checkpoint's totals plus the usage after them), and
 whether older messages exist. :func:`stored_before` loads the page before a ``first_seq`` (the
 transcript scrolled up); calling it until ``has_older`` is False yields the whole view.
+:func:`stored_timeline` reads only the checkpoints and branch forks of a view (the timeline of a
+page's older part), without the messages.
 """
 
 from __future__ import annotations
 
+import asyncio
+
 from agents.cost import CostLedger
-from agents.events import CheckpointCreated, Event, TurnStarted, UsageRecorded
+from agents.events import BranchForked, CheckpointCreated, Event, TurnStarted, UsageRecorded
 from agents.history import ledger_from_meta, to_event
 from agents.store import EventRow, Store
 
 #: How much a reopened screen loads at first (the transcript shows far less).
 TAIL_MESSAGES = 60
 TAIL_CHARS = 48_000
+#: Seqs per read of :func:`stored_timeline` (about 1,000 turns of the engine's rows).
+TIMELINE_SLICE = 6_000
 
 
 class StoredPage(list[Event]):
@@ -120,3 +126,44 @@ async def stored_tail(store: Store, session_id: str, branch_id: str, *,
                     ledger.record(event)
     page.ledger = ledger
     return page
+
+
+async def stored_timeline(store: Store, session_id: str, branch_id: str,
+                          upto_seq: int | None = None) -> list[Event]:
+    """The view's checkpoints (as :class:`CheckpointCreated`, with who spoke) and branch forks
+    with seq <= ``upto_seq``, in order: what :func:`stored_view` gives of them, without reading
+    the messages."""
+    marks = await store.checkpoint_marks(session_id, branch_id, 0, upto_seq)
+    kinds = ("turn_started", "branch_forked")
+    if upto_seq is None:
+        rows = await store.events_after(session_id, branch_id, 0, None, kinds=kinds)
+    else:  # in slices, so that no one hand-off holds the caller's event loop for long
+        rows = []
+        for start in range(0, upto_seq, TIMELINE_SLICE):
+            rows += await store.events_after(session_id, branch_id, start,
+                                             min(start + TIMELINE_SLICE, upto_seq), kinds=kinds)
+    speakers: dict[int, str] = {}
+    out: list[tuple[int, int, Event]] = []
+    for row in rows:
+        if row.kind == "turn_started":
+            turn, who = row.payload.get("turn"), row.payload.get("speakers") or []
+            if isinstance(turn, int):
+                speakers[turn] = ",".join(str(s) for s in who)
+            continue
+        event = to_event(row.kind, row.payload, session_id, row.branch_id)
+        if isinstance(event, BranchForked):
+            out.append((row.seq, 0, event))
+    opener = ""
+    first = next((seq for seq, _, turn, _ in marks if turn == 0), None)
+    if first is not None:
+        said = await store.events_after(session_id, branch_id, 0, first,
+                                        kinds=("message_completed",))
+        opener = next((row.agent for row in said if row.agent and row.agent != "human"), "")
+    for count, (seq, branch, turn, label) in enumerate(marks, 1):
+        speaker = speakers.get(turn) or (opener if turn == 0 else "")
+        out.append((seq, 1, CheckpointCreated(session_id=session_id, branch_id=branch, turn=turn,
+                                              seq=seq, speaker=speaker, summary=label)))
+        if count % 2000 == 0:
+            await asyncio.sleep(0)  # let the caller's loop draw a frame
+    out.sort(key=lambda item: (item[0], item[1]))
+    return [event for _, _, event in out]

@@ -150,14 +150,16 @@ class SessionsApp(App[None]):
 
     async def show_session(self, session: Session, *, notice: str | None = None,
                            history: list[str] | None = None, autostart: bool = False) -> None:
-        """Show ``session`` with its stored events replayed (no model call)."""
+        """Show ``session`` with its newest stored events replayed (no model call); the main
+        screen loads the older ones when they are scrolled to, its timeline after the first
+        frame."""
         from agents.store import StoreError
         from tui.bridge import stored_view
         from tui.screens.main import MainScreen
 
         assert self.store is not None
         try:
-            events = await stored_view(self.store, session.id, session.branch_id)
+            events = await stored_view(self.store, session.id, session.branch_id, tail=True)
         except StoreError as exc:
             self.show_error("Cannot read the session", str(exc))
             return

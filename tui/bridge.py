@@ -134,3 +134,26 @@ async def stored_view(store: Store, session_id: str, branch_id: str, *,
     if tail:
         return await stored.stored_tail(store, session_id, branch_id)
     return await stored.stored_view(store, session_id, branch_id)
+
+
+class OlderPages:
+    """The pages before a shown one (see :meth:`tui.widgets.transcript.Transcript.set_older`):
+    each call loads the page before the last one loaded."""
+
+    def __init__(self, store: Store, session_id: str, branch_id: str, page: stored.StoredPage
+                 ) -> None:
+        self.store = store
+        self.session_id = session_id
+        self.branch_id = branch_id
+        self.first_seq = page.first_seq
+        self.has_older = page.has_older
+
+    async def __call__(self, everything: bool = False) -> tuple[list[Event], bool]:
+        """The page before the last one loaded (``everything``: all that is before it)."""
+        if not self.has_older:
+            return [], False
+        messages, chars = (2**31, 0) if everything else (stored.TAIL_MESSAGES, stored.TAIL_CHARS)
+        page = await stored.stored_before(self.store, self.session_id, self.branch_id,
+                                          self.first_seq, messages=messages, chars=chars)
+        self.first_seq, self.has_older = page.first_seq, page.has_older
+        return page.events, page.has_older

@@ -57,10 +57,20 @@ class StoreReads:
         return [queries.event_row(r) for r in rows]
 
     async def events_after(self, session_id: str, branch_id: str, after_seq: int,
-                           upto_seq: int | None = None) -> list[EventRow]:
-        """The branch view's events with ``after_seq < seq <= upto_seq``, ordered by seq."""
-        rows = await self._rows("events", lambda db, lay: views.events(
-            db, lay, session_id, branch_id, after=after_seq, upto=upto_seq))
+                           upto_seq: int | None = None, *, kinds: tuple[str, ...] = ()
+                           ) -> list[EventRow]:
+        """The branch view's events with ``after_seq < seq <= upto_seq``, ordered by seq (only
+        those of ``kinds``, when given)."""
+
+        def read(db: sqlite3.Connection, lay: Layout) -> list[Any]:
+            codes = tuple(c for c in (lay.kind(db, k, create=False) for k in kinds)
+                          if c is not None)
+            if kinds and not codes:
+                return []
+            return views.events(db, lay, session_id, branch_id, after=after_seq, upto=upto_seq,
+                                kinds=codes)
+
+        rows = await self._rows("events", read)
         return [queries.event_row(r) for r in rows]
 
     async def checkpoint_seq_before(self, session_id: str, branch_id: str, upto_seq: int) -> int:

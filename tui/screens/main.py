@@ -30,8 +30,10 @@ from agents.events import (
     TokenDelta,
 )
 from agents.session import Session
+from agents.stored import StoredPage
 from tui import heap
-from tui.bridge import Bridge, EngineEvent, RunFinished
+from tui.bridge import Bridge, EngineEvent, OlderPages, RunFinished
+from tui.compositor import SingleArrangeCompositor
 from tui.screens.main_control import RunControl
 from tui.screens.main_timeline import TimelineControl
 from tui.widgets.chat_input import ChatInput
@@ -59,7 +61,9 @@ class Pane(Protocol):
 
 
 class MainScreen(Screen[None]):
-    """One session on screen. ``replay`` are its stored events, shown without any model call;
+    """One session on screen. ``replay`` are its stored events, shown without any model call:
+    all of them, or a :class:`~agents.stored.StoredPage` (the newest ones, with the whole cost;
+    the transcript loads older pages when scrolled to, the timeline after the first frame);
     ``autostart`` starts a run as soon as the screen has been drawn."""
 
     CSS_PATH = "main.tcss"
@@ -95,6 +99,7 @@ class MainScreen(Screen[None]):
         history: list[str] | None = None,
     ) -> None:
         super().__init__()
+        self._compositor = SingleArrangeCompositor()  # one arrange per layout (tui/compositor.py)
         self.session = session
         self.bridge = Bridge(self, session)
         self.autostart = autostart
@@ -116,10 +121,20 @@ class MainScreen(Screen[None]):
         self._status_text: str | None = None
         self.shown = False
         """True once the stored history and the panes are on screen."""
-        feeds = [self.transcript.model.apply, *(pane.handle for pane in self.panes)]
+        page = replay if isinstance(replay, StoredPage) else None
+        feeds = [self.transcript.model.apply, *(pane.handle for pane in self.panes
+                                                 if page is None or pane is not self.cost_pane)]
         for event in replay:  # before mounting: data only, no widget work per event
             for feed in feeds:
                 feed(event)
+        self.older_timeline: int | None = None
+        """The seq up to which the timeline is still to be loaded (None: it is complete)."""
+        if page is not None:
+            self.cost_pane.set_ledger(page.ledger, page)
+            if page.has_older:
+                self.transcript.set_older(OlderPages(session.store, session.id,
+                                                     session.branch_id, page))
+                self.older_timeline = page.first_seq - 1
         self.state_pane.set_state(session.state)
         self.cost_pane.set_budget(session.budget_usd)
         self.control = RunControl(self)
@@ -163,6 +178,7 @@ class MainScreen(Screen[None]):
                 render()
         self.shown = True
         heap.settle()  # the history just loaded is here to stay: keep it out of GC passes
+        self.timeline.load_older()
 
     def _provider_changed(self, status: str) -> None:
         self.provider_status = status

@@ -45,6 +45,27 @@ class TimelineControl:
         self.screen.notify(text, severity="error" if error else "information",
                            timeout=6 if error else 4)
 
+    # ------------------------------------------------------------------ older checkpoints
+
+    def load_older(self) -> None:
+        """Fill in the checkpoints before the page shown (in a worker, after the first frame)."""
+        if self.screen.older_timeline is not None:
+            self.screen.run_worker(self._load_older(self.screen.older_timeline),
+                                   name="timeline", group="timeline", exclusive=True,
+                                   exit_on_error=False)
+
+    async def _load_older(self, upto_seq: int) -> None:
+        from agents.stored import stored_timeline
+
+        session = self.screen.session
+        try:
+            events = await stored_timeline(session.store, session.id, session.branch_id, upto_seq)
+        except StoreError as exc:
+            self._tell(f"Cannot read the timeline: {exc}", error=True)
+            return
+        self.screen.timeline_pane.prepend(events)
+        self.screen.older_timeline = None
+
     # ------------------------------------------------------------------ the branch tree
 
     def refresh_branches(self) -> None:

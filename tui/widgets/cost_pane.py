@@ -179,6 +179,9 @@ class CostPane(Vertical):
 
     def _record(self, event: UsageRecorded) -> None:
         self._ledger.record(event)
+        self._count_tokens(event)
+
+    def _count_tokens(self, event: UsageRecorded) -> None:
         tokens = event.prompt_tokens + event.completion_tokens
         self._tokens_per_turn[event.turn] = self._tokens_per_turn.get(event.turn, 0) + tokens
 
@@ -187,10 +190,15 @@ class CostPane(Vertical):
         self._tokens_per_turn = {}
         self._refresh_all()
 
-    def set_ledger(self, ledger: CostLedger) -> None:
-        """Show a copy of ``ledger`` (a reopened session's); later events add to the copy."""
+    def set_ledger(self, ledger: CostLedger, events: Iterable[Event] = ()) -> None:
+        """Show a copy of ``ledger`` (a reopened session's); later events add to the copy.
+        ``events`` (the newest stored ones, already counted in ``ledger``) give the tokens per
+        turn that the sparkline shows while no call has a price."""
         self._ledger = copy.deepcopy(ledger)
         self._tokens_per_turn = {}
+        for event in events:
+            if isinstance(event, UsageRecorded):
+                self._count_tokens(event)
         self._refresh_all()
 
     def set_budget(self, usd: float | None) -> None:

@@ -85,6 +85,7 @@ class MessageView(Widget):
         self.index = index
         self._to_name = to_name
         self._markdown: StreamingMarkdown | None = None
+        self._rendered: Group | None = None
         if entry.streaming:
             self._markdown = StreamingMarkdown(entry.text or None)
         colour = border_colour(entry.colour)
@@ -118,16 +119,20 @@ class MessageView(Widget):
     def render(self) -> RenderableType:
         if self._markdown is not None:
             return ""  # the children draw a streaming message
-        header = self.header
-        header.no_wrap = True
-        header.overflow = "ellipsis"
-        return Group(header, self.body)
+        # Textual asks twice for a new message (its height, then its lines): parse it once.
+        if self._rendered is None:
+            header = self.header
+            header.no_wrap = True
+            header.overflow = "ellipsis"
+            self._rendered = Group(header, self.body)
+        return self._rendered
 
     async def append(self, text: str) -> None:
         """More streamed text (already added to ``entry.text``)."""
         if self._markdown is not None:
             self._markdown.write(text)
         else:
+            self._rendered = None
             self.refresh(layout=True)
 
     async def finish(self) -> None:
@@ -135,4 +140,5 @@ class MessageView(Widget):
         markdown, self._markdown = self._markdown, None
         if markdown is not None:
             await self.remove_children()
+        self._rendered = None
         self.refresh(layout=True)

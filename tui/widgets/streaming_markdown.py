@@ -73,6 +73,7 @@ class StreamingMarkdown(Markdown):
         self._markdown = markdown or ""
         self._rendered: RenderableType | None = None
         self._drawn: _Drawn | None = None
+        self._measure = False
 
     @property
     def is_container(self) -> bool:
@@ -108,15 +109,24 @@ class StreamingMarkdown(Markdown):
         self._markdown = markdown
         self._rendered = None
         self._table_of_contents = None
-        size = self.size
-        if not self.is_mounted or not size.width:
+        if not self.is_mounted or not self.size.width:
             self.refresh(layout=True)
             return
         # Most writes only add words to the last line: repainting this widget is enough. Only
-        # a change of height needs a layout of the screen (and the transcript to scroll).
+        # a change of height needs a layout of the screen (and the transcript to scroll). The
+        # height is measured when the widget is next idle (before the next frame), once for
+        # all the writes since: measuring renders the document.
+        self._measure = True
         self.refresh()
-        if self.get_content_height(size, size, size.width) != size.height:
-            self.refresh(layout=True)
+
+    def _check_refresh(self) -> None:
+        if self._measure:
+            self._measure = False
+            size = self.size
+            if (size.width and self.is_mounted
+                    and self.get_content_height(size, size, size.width) != size.height):
+                self.refresh(layout=True)
+        super()._check_refresh()
 
     def render(self) -> RenderableType:
         if self._rendered is None:

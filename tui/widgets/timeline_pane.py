@@ -215,6 +215,29 @@ class TimelinePane(Vertical):
         if target != self.current:
             self._set_current(target)
 
+    def prepend(self, events: list[Event]) -> None:
+        """Put the checkpoints and branch forks of ``events`` (the view before the rows shown,
+        loaded after the first frame) before the rows; the current row stays current."""
+        older: list[TimelineRow] = []
+        for event in events:
+            if isinstance(event, CheckpointCreated):
+                older.append(TimelineRow("checkpoint", event.turn, event.speaker, event.summary,
+                                         event.branch_id, event.seq))
+            elif isinstance(event, BranchForked):
+                older.append(TimelineRow("branch", event.turn, branch_id=event.branch_id,
+                                         name=event.name))
+        if not older:
+            return
+        self.rows[0:0] = older
+        if self.current is not None:
+            self.current += len(older)
+        if not self._ready:
+            return
+        highlighted = self._list.highlighted
+        self._rebuild()
+        if highlighted is not None:
+            self._list.highlighted = highlighted + len(older)
+
     def load(self, checkpoints: list[tuple[int, str, str]]) -> None:
         """Fill from stored ``(turn, speaker, summary)`` rows, oldest first; the last is current."""
         self.rows = [TimelineRow("checkpoint", t, s, summary) for t, s, summary in checkpoints]

@@ -12,12 +12,14 @@ the same to show as one of 60.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterable
-from typing import ClassVar, Literal
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterable
+from typing import ClassVar, Literal, Self
 
 from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
+from textual.geometry import Region
 from textual.widget import MountError, Widget
 from textual.widgets import Static
 
@@ -28,6 +30,9 @@ from tui.widgets.message_view import MessageView
 from tui.widgets.transcript_model import Change, TranscriptModel
 
 EntryWidget = MessageView | EntryLine
+OlderLoader = Callable[[bool], Awaitable[tuple[list[Event], bool]]]
+"""Loads the stored page before the model's first entry (with True: everything before it): its
+events, and whether more are older."""
 
 
 class _Marker(Static):
@@ -94,6 +99,7 @@ class Transcript(VerticalScroll, can_focus=True):
         self._views: list[EntryWidget] = []
         self._lock = asyncio.Lock()
         self._restoring = False
+        self._older: OlderLoader | None = None
         self._earlier = _Marker("earlier", id="transcript-earlier")
         self._later = _Marker("later", id="transcript-later")
 
@@ -103,6 +109,16 @@ class Transcript(VerticalScroll, can_focus=True):
 
     def on_mount(self) -> None:
         self.anchor()
+
+    def refresh(self, *regions: Region, repaint: bool = True, layout: bool = False,
+                recompose: bool = False) -> Self:
+        # A layout (an entry mounted, removed or grown; the virtual size changing) moves the
+        # entries, and the compositor repaints where they moved; the transcript's own lines
+        # (background, padding: no content) stay as they were, so they need no repaint. A
+        # change of size still repaints them (Widget._size_updated).
+        if layout and not regions:
+            repaint = False
+        return super().refresh(*regions, repaint=repaint, layout=layout, recompose=recompose)
 
     # ------------------------------------------------------------------ public API
 
@@ -124,6 +140,38 @@ class Transcript(VerticalScroll, can_focus=True):
             return self._views[index - self._start]
         return None
 
+    def set_older(self, loader: OlderLoader | None) -> None:
+        """The model starts with the newest page of a stored session: ``loader`` brings the page
+        before (scrolling to the top, Page Up, Home), until it says there is none."""
+        self._older = loader
+        if self.is_mounted:
+            self._refresh_markers()
+
+    @property
+    def has_older(self) -> bool:
+        """Older stored entries exist that the model has not loaded yet."""
+        return self._older is not None
+
+    async def _load_older(self, everything: bool = False) -> int:
+        """(Holding the lock) prepend the stored page before the model's first entry (or all
+        of them); how many entries it added (0 when none is left)."""
+        loader = self._older
+        added = 0
+        while loader is not None and not added:
+            try:
+                events, more = await loader(everything)
+            except Exception as exc:  # the store failed: say so; scrolling up again retries
+                self.notify(f"Cannot load older messages: {exc}", severity="error", timeout=6)
+                return 0
+            if not more:
+                self._older = loader = None
+            added = self.model.prepend(events)
+            self._start += added
+            self._end += added
+            for widget in self._views:
+                widget.index += added
+        return added
+
     async def load(self, events: Iterable[Event]) -> None:
         """Add stored events in bulk (no widget per event), then show the newest window."""
         for event in events:
@@ -138,16 +186,21 @@ class Transcript(VerticalScroll, can_focus=True):
             model.apply(event)
         async with self._lock:
             self.model = model
+            self._older = None
             total = len(model)
             await self._remount(max(0, total - self.WINDOW), total)
         self.anchor()
 
     async def handle(self, event: Event) -> None:
         """Add one live engine event."""
-        change = self.model.apply(event)
+        model = self.model
+        before = model.prepended
+        change = model.apply(event)
         if change is None or not self.is_attached:  # e.g. the app is closing: data only
             return
         async with self._lock:
+            if model.prepended != before:  # an older page came in meanwhile: indexes moved
+                change = dataclasses.replace(change, index=change.index + model.prepended - before)
             try:
                 if change.op == "added":
                     await self._added(change.index)
@@ -166,13 +219,14 @@ class Transcript(VerticalScroll, can_focus=True):
 
     async def show_earliest(self) -> None:
         async with self._lock:
+            await self._load_older(everything=True)
             await self._remount(0, min(len(self.model), self.WINDOW))
         self.scroll_home(animate=False, immediate=True)
 
     async def load_earlier(self) -> bool:
         """Mount the page before the window (unmounting as many at the bottom)."""
         async with self._lock:
-            if self._start == 0:
+            if self._start == 0 and not await self._load_older():
                 return False
             keep = self._views[0] if self._views else None
             offset = keep.virtual_region.y - self.scroll_y if keep else 0.0
@@ -218,13 +272,13 @@ class Transcript(VerticalScroll, can_focus=True):
         await self.show_earliest()
 
     def action_scroll_up(self) -> None:
-        if self.scroll_y <= 0 and self._start > 0:
+        if self.scroll_y <= 0 and self._can_go_earlier():
             self.call_later(self.load_earlier)
             return
         super().action_scroll_up()
 
     def action_page_up(self) -> None:
-        if self.scroll_y <= 0 and self._start > 0:
+        if self.scroll_y <= 0 and self._can_go_earlier():
             self.call_later(self.load_earlier)
             return
         super().action_page_up()
@@ -247,13 +301,16 @@ class Transcript(VerticalScroll, can_focus=True):
             return
         if self.max_scroll_y <= 0:  # everything fits: the markers and keys load more
             return
-        if new_value < old_value and new_value <= 0 and self._start > 0:
+        if new_value < old_value and new_value <= 0 and self._can_go_earlier():
             self.call_later(self.load_earlier)
         elif (new_value > old_value and new_value >= self.max_scroll_y
               and self._end < len(self.model)):
             self.call_later(self.load_later)
 
     # ------------------------------------------------------------------ internals
+
+    def _can_go_earlier(self) -> bool:
+        return self._start > 0 or self._older is not None
 
     def _following(self) -> bool:
         # Textual (pinned) keeps "the user scrolled away" in _anchor_released; anchored and not
@@ -344,9 +401,11 @@ class Transcript(VerticalScroll, can_focus=True):
 
     def _refresh_markers(self) -> None:
         earlier, later = self._start, len(self.model) - self._end
-        self._earlier.display = earlier > 0
+        self._earlier.display = earlier > 0 or self._older is not None
         self._later.display = later > 0
-        if earlier:
+        if self._older is not None:
+            self._earlier.update(f"↑ {earlier:,}+ earlier · scroll up, click or press Home")
+        elif earlier:
             self._earlier.update(f"↑ {earlier:,} earlier · scroll up, click or press Home")
         if later:
             self._later.update(f"↓ {later:,} newer · scroll down, click or press End")

@@ -4,6 +4,7 @@ decisions, errors, notices). No widgets here, so thousands of entries cost almos
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -90,6 +91,26 @@ class TranscriptModel:
 
     def __len__(self) -> int:
         return len(self.entries)
+
+    prepended = 0
+    """How many entries :meth:`prepend` has put before the first ones (indexes moved by it)."""
+
+    def prepend(self, events: Iterable[Event]) -> int:
+        """Put the entries of ``events`` (an older page) before the current ones; how many.
+        Every index moves up by that many (``prepended`` counts them)."""
+        older = TranscriptModel()
+        older._people, older._moderator = self._people, self._moderator
+        for event in events:
+            older.apply(event)
+        count = len(older.entries)
+        if count:
+            self.entries[0:0] = older.entries
+            by_message = {mid: i + count for mid, i in self._by_message.items()}
+            for mid, i in older._by_message.items():
+                by_message.setdefault(mid, i)
+            self._by_message = by_message
+            self.prepended += count
+        return count
 
     def name_of(self, agent: str) -> str:
         if agent == "human":
