@@ -298,17 +298,6 @@ class Session(TurnRunner):
                     await runner
             self._rt = None
 
-    def _post(self, event: Event) -> None:
-        assert self._rt is not None
-        self._rt.outbox.emit(event, self.branch_id)
-
-    async def _save(self) -> None:
-        if self._rt is not None:
-            await self._rt.outbox.flush()
-
-    def _saved(self, seq: int) -> None:
-        self.last_seq = max(self.last_seq, seq)
-
     async def emit(self, event: Event) -> None:
         """For patterns: emit (and persist) an event of their own, such as a handoff."""
         await self._emit(event)

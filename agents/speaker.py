@@ -18,9 +18,9 @@ from agents.cost import (
     worst_case_bound,
     worst_case_cost,
 )
+from agents.emitter import Emitter
 from agents.events import (
     ErrorRaised,
-    Event,
     HumanInputRequested,
     MessageCompleted,
     MessageStarted,
@@ -60,7 +60,7 @@ class PersonaOverBudget(Exception):
     pass
 
 
-class Speaker:
+class Speaker(Emitter):
     """The model-calling half of a Session (the run loop and controls are in session.py)."""
 
     store: Store
@@ -80,18 +80,6 @@ class Speaker:
     budget_usd: float | None
     human_seats: set[str]
     budget_chars: int
-
-    async def _emit(self, event: Event) -> None:
-        self._post(event)
-
-    def _post(self, event: Event) -> None:
-        """Emit: kept kinds are written, then every event is delivered, all in order (the
-        writes are batched; see agents/outbox.py)."""
-        raise NotImplementedError
-
-    async def _save(self) -> None:
-        """Write the events emitted so far (before a write that takes a seq of its own)."""
-        raise NotImplementedError
 
     def _ids(self, event_cls: type[Any], **fields: Any) -> Any:
         return event_cls(session_id=self.id, branch_id=self.branch_id, **fields)
@@ -263,10 +251,7 @@ class Speaker:
         message_id = uuid.uuid4().hex[:12]
         started = self._ids(MessageStarted, message_id=message_id, agent=persona.id,
                             name=persona.name, role=persona.role, turn=turn)
-        await self._save()
-        seq = await self.store.begin_message(self.id, self.branch_id, persona.id,
-                                             event_payload(started))
-        await self._emit(started)
+        self._post_message(started)  # its streaming row is written before it is delivered
         streamed: list[str] = []
 
         async def on_text(text: str) -> None:
@@ -291,19 +276,19 @@ class Speaker:
                         continue
                     raise
         except PersonaOverBudget as exc:
-            await self._finish(seq, started, "", interrupted=True)
+            self._finish(started, "", interrupted=True)
             await self._emit(self._ids(ErrorRaised, agent=persona.id, message=str(exc)))
             return Result(assignment, "", interrupted=True, error=str(exc))
         except asyncio.CancelledError:
-            await asyncio.shield(self._finish(seq, started, "".join(streamed), interrupted=True))
+            self._finish(started, "".join(streamed), interrupted=True)
             raise
         except LLMError as exc:
-            await self._finish(seq, started, "".join(streamed), interrupted=True)
+            self._finish(started, "".join(streamed), interrupted=True)
             if exc.kind in NON_FATAL_ERRORS or assignment.stateless:
                 await self._emit(self._ids(ErrorRaised, agent=persona.id, message=str(exc)))
                 return Result(assignment, "".join(streamed), interrupted=True, error=str(exc))
             raise
-        await self._finish(seq, started, text, interrupted=False)
+        self._finish(started, text, interrupted=False)
         if finish == "content_filter":
             await self._emit(self._ids(
                 ErrorRaised, agent=persona.id,
@@ -331,16 +316,13 @@ class Speaker:
             max_tokens=self._max_tokens(model), api_base=self.options.api_base,
             tools=tools or None)
 
-    async def _finish(self, seq: int, started: MessageStarted, text: str,
-                      *, interrupted: bool) -> None:
+    def _finish(self, started: MessageStarted, text: str, *, interrupted: bool) -> None:
         done = self._ids(MessageCompleted, message_id=started.message_id, agent=started.agent,
                          name=started.name, role=started.role, turn=started.turn, text=text,
                          interrupted=interrupted)
-        await self.store.finish_message(self.id, seq, event_payload(done))
-        self.last_seq = max(self.last_seq, seq)
         if text:
             self.lines.append(prompts.Line(started.agent, started.name, started.role, text))
-        await self._emit(done)
+        self._post_message(done)  # committed (its row finished) before it is delivered
 
     async def _commit_message(self, *, agent: str, name: str, role: str, text: str,
                               to: str | None, message_id: str) -> None:

@@ -109,7 +109,6 @@ class TurnRunner(Speaker):
                     raise SessionStop(reason, why)
 
     async def _checkpoint(self, turn: int, speaker: str) -> None:
-        await self._save()  # the checkpoint's seq covers every event of the turn
         last = next((line for line in reversed(self.lines) if line.agent != "human"), None)
         summary = prompts.summarise(last.text if last else self.topic)
         state: dict[str, Any] = self.state.model_dump(mode="json")
@@ -120,8 +119,11 @@ class TurnRunner(Speaker):
             meta = {"lines": getattr(self.lines, "offset", 0) + len(self.lines),
                     "ledger": ledger_meta(self.ledger), "last_speaker": self.last_speaker}
             self._meta_due = False
-        await self.store.add_checkpoint(
+        # The events of the turn not yet written go in the checkpoint's transaction, which
+        # covers them (its seq is the last of theirs); ``last_seq`` is read once any write
+        # under way is done.
+        await self._save_with(lambda first: self.store.add_checkpoint(
             self.id, self.branch_id, seq=self.last_seq, turn=turn, state=state, label=summary,
-            meta=meta)
+            meta=meta, first=first))
         await self._emit(self._ids(CheckpointCreated, turn=turn, seq=self.last_seq,
                                    speaker=speaker, summary=summary))

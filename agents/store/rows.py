@@ -6,7 +6,7 @@ import functools
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import Enum
 from pathlib import PurePath
@@ -41,6 +41,17 @@ def _is_secret_key(key: object) -> bool:
 
 
 def _scrub_value(value: Any) -> Any:
+    # The plain JSON types first, by exact type (what nearly every payload is made of); any
+    # other value, a subclass of those included, takes the general path below.
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        return {k: _scrub_value(v) for k, v in value.items() if not _is_secret_key(k)}
+    if kind is list:
+        return [_scrub_value(v) for v in value]
+    if kind is float:
+        return value if math.isfinite(value) else None
     if isinstance(value, BaseModel):
         value = value.model_dump(mode="json")
     if isinstance(value, Mapping):
@@ -71,11 +82,12 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+_ENCODER = json.JSONEncoder(default=_json_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def encode(payload: Mapping[str, Any]) -> str:
     """Scrub then serialise a payload to compact JSON."""
-    return json.dumps(
-        _scrub(payload), default=_json_default, ensure_ascii=False, separators=(",", ":")
-    )
+    return _ENCODER.encode(_scrub(payload))
 
 
 @functools.cache
@@ -191,3 +203,26 @@ class BranchRow:
     fork_seq: int | None
     name: str
     created: datetime
+
+
+#: An event to append: ``(kind, agent, payload)``.
+NewEvent = tuple[str, str, Mapping[str, Any]]
+
+
+@dataclass(frozen=True, slots=True)
+class Finish:
+    """A streaming message (its seq) finalised in place with its completed payload."""
+
+    seq: int
+    payload: Mapping[str, Any]
+
+
+@dataclass(slots=True)
+class Pending:
+    """What a write does first, in its own transaction, in order: runs of events appended on
+    one branch, and streaming messages finished; ``seqs`` are the appended events' once that
+    write has committed (empty if it did not)."""
+
+    session_id: str
+    ops: list[tuple[str, list[NewEvent]] | Finish]
+    seqs: list[int] = field(default_factory=list)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
 import sqlite3
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
@@ -21,14 +20,14 @@ from typing import Any, Self, TypeVar, cast
 
 import aiosqlite
 
-from agents.store import queries, schema
+from agents.store import queries
 from agents.store.codec import pack_time, session_words
 from agents.store.imports import import_rows
 from agents.store.layout import Layout, agent_column, lo
-from agents.store.paths import prepare_file
+from agents.store.opening import connect
 from agents.store.reads import StoreReads
-from agents.store.rows import decode, encode, encode_event, now_iso
-from agents.store.schema import StoreError, corrupt_error, locked_error
+from agents.store.rows import Finish, NewEvent, Pending, decode, encode, encode_event, now_iso
+from agents.store.schema import StoreError, locked_error
 
 T = TypeVar("T")
 
@@ -54,68 +53,10 @@ class Store(StoreReads):
 
     @classmethod
     async def open(cls, path: Path) -> Store:
-        """Open (creating if needed) and upgrade the database at ``path``.
-
-        Raises :class:`StoreError`, leaving the file untouched, if it is not an SQLite file,
-        is damaged, or was written by a newer agentchat. Several processes opening a new file
-        at once can find it locked while one switches it to WAL; that is retried briefly.
-        """
-        for attempt in range(40):
-            try:
-                return await cls._open_once(path)
-            except StoreError as exc:
-                locked = isinstance(exc.__cause__, sqlite3.OperationalError) and (
-                    "locked" in str(exc.__cause__))
-                if not locked or attempt == 39:
-                    raise
-            await asyncio.sleep(0.05 + 0.01 * attempt)
-        raise AssertionError("unreachable")
-
-    @classmethod
-    async def _open_once(cls, path: Path) -> Store:
+        """Open (creating if needed) and upgrade the database at ``path``; see
+        :func:`agents.store.opening.connect` for the errors it raises."""
         path = Path(path).expanduser()
-        prepare_file(path)
-        try:
-            conn = await aiosqlite.connect(path, isolation_level=None)
-        except sqlite3.Error as exc:
-            raise corrupt_error(path) from exc
-        try:
-            await conn.execute("PRAGMA busy_timeout = 5000")
-            await conn.execute("PRAGMA foreign_keys = ON")
-            try:  # nothing has been written yet: these only read page 1 and the schema
-                version, objects = await schema.read_version(conn)
-            except sqlite3.DatabaseError as exc:
-                raise corrupt_error(path) from exc
-            known = schema.latest_version()
-            if version > known:
-                raise schema.newer_schema_error(path, version, known)
-            if version == 0 and objects:
-                raise corrupt_error(path)
-            async with conn.execute("PRAGMA journal_mode = WAL") as cursor:
-                mode = await cursor.fetchone()
-            if mode is None or str(mode[0]).lower() != "wal":
-                raise StoreError(
-                    f"Cannot switch {path} to WAL mode; put it on a local disk or use --db "
-                    "to choose another file.",
-                    path,
-                )
-            await conn.execute("PRAGMA synchronous = NORMAL")
-            await schema.migrate(conn, path)
-        except BaseException as exc:
-            await conn.close()
-            if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
-                raise locked_error(path) from exc
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(
-                    f"Cannot open {path} ({exc}); check the file and its permissions or use "
-                    "--db to choose another file.",
-                    path,
-                ) from exc
-            raise
-        for suffix in ("-wal", "-shm"):
-            with contextlib.suppress(OSError):
-                os.chmod(f"{path}{suffix}", 0o600)
-        return cls(conn, path)
+        return cls(await connect(path), path)
 
     async def close(self) -> None:
         async with self._lock:
@@ -135,25 +76,33 @@ class Store(StoreReads):
     # -- plumbing ------------------------------------------------------------------------------
 
     async def _on_thread(self, what: str, fn: Callable[[sqlite3.Connection], T], *,
-                         write: bool) -> T:
+                         write: bool, first: Pending | None = None) -> T:
         """Run ``fn`` on the database thread in one hand-off; a write is one transaction,
-        committed before the caller's ``await`` returns."""
+        committed before the caller's ``await`` returns, that appends ``first``'s events
+        before running ``fn`` (``fn`` can read their seqs in ``first.seqs``)."""
         conn = self._conn
 
-        def job() -> T:
-            db: sqlite3.Connection = conn._conn
-            if not write:
-                return fn(db)
-            db.execute("BEGIN IMMEDIATE")
+        def transaction(db: sqlite3.Connection) -> T:  # begun
             try:
+                if first is not None:
+                    first.seqs = self._insert_first(db, first)
                 result = fn(db)
                 db.execute("COMMIT")
             except BaseException:
                 with contextlib.suppress(sqlite3.Error):
                     db.execute("ROLLBACK")
                 self._layout.reset()  # it may have cached rows that were rolled back
+                if first is not None:
+                    first.seqs = []
                 raise
             return result
+
+        def job() -> T:
+            db: sqlite3.Connection = conn._conn
+            if not write:
+                return fn(db)
+            db.execute("BEGIN IMMEDIATE")
+            return transaction(db)
 
         run = cast(Callable[[Callable[[], T]], Awaitable[T]], conn._execute)
         async with self._lock:
@@ -161,6 +110,49 @@ class Store(StoreReads):
                 return await run(job)
             except sqlite3.Error as exc:
                 raise self._error(what, exc) from exc
+
+    def _insert_first(self, db: sqlite3.Connection, first: Pending) -> list[int]:
+        """Do a write's pending appends and finishes (noted at once: its checkpoint may refer
+        to them; a rollback forgets the notes)."""
+        layout, sid = self._layout, first.session_id
+        seqs: list[int] = []
+        for op in first.ops:
+            if isinstance(op, Finish):
+                branch = self._finish_row(db, sid, op.seq,
+                                          encode_event(queries.COMPLETED, op.payload))
+                layout.note(sid, branch, op.seq, queries.COMPLETED, op.payload)
+                continue
+            branch, items = op
+            if not items:
+                continue
+            run = layout.insert_events(db, sid, branch, items)
+            for seq, (kind, _agent, payload) in zip(run, items, strict=True):
+                layout.note(sid, branch, seq, kind, payload)
+            seqs += run
+        return seqs
+
+    def _finish_row(self, db: sqlite3.Connection, session_id: str, seq: int, text: str) -> str:
+        """Turn streaming message ``seq`` into a completed one; return its branch's id."""
+        layout = self._layout
+        streaming = layout.kind(db, queries.STREAMING)
+        row = db.execute(
+            "SELECT id, agent, payload FROM events WHERE kind = ? AND id IN"
+            " (SELECT (n << 32) | ? FROM branches WHERE session_id = ?)",
+            (streaming, seq, session_id)).fetchone()
+        if row is None:
+            raise StoreError(
+                f"Could not finish message {seq} of session {session_id} in {self._path}: "
+                "no message with that seq is streaming.",
+                self._path,
+            )
+        codec = layout.codec(db, session_id)
+        agent = row[1]
+        if agent is None:
+            agent = str(decode(codec.unpack(row[2])).get("agent", ""))
+        db.execute("UPDATE events SET kind = ?, agent = ?, payload = ? WHERE id = ?",
+                   (layout.kind(db, queries.COMPLETED), agent_column(agent, text),
+                    codec.pack(text), row[0]))
+        return layout.name(db, int(row[0]) >> 32)
 
     async def _fetch(self, what: str, sql: str, params: Mapping[str, Any]) -> list[Any]:
         return await self._on_thread(
@@ -234,56 +226,38 @@ class Store(StoreReads):
         self,
         session_id: str,
         branch_id: str,
-        events: Iterable[tuple[str, str, Mapping[str, Any]]],
+        events: Iterable[NewEvent],
     ) -> list[int]:
         """Append ``(kind, agent, payload)`` events in one transaction; return their seqs."""
-        items = list(events)
-        seqs = await self._on_thread(
-            "save the events",
-            lambda db: (self._layout.insert_events(db, session_id, branch_id, items)
-                        if items else []),
-            write=True)
-        for seq, (kind, _agent, payload) in zip(seqs, items, strict=True):
-            self._layout.note(session_id, branch_id, seq, kind, payload)
-        return seqs
+        first = Pending(session_id, [(branch_id, list(events))])
+        await self.write_pending(first)
+        return first.seqs
+
+    async def write_pending(self, first: Pending) -> None:
+        """Do ``first``'s appends and finishes in one transaction."""
+        if any(isinstance(op, Finish) or op[1] for op in first.ops):
+            await self._on_thread("save the events", lambda db: None, write=True, first=first)
 
     async def begin_message(
-        self, session_id: str, branch_id: str, agent: str, payload: Mapping[str, Any]
+        self, session_id: str, branch_id: str, agent: str, payload: Mapping[str, Any], *,
+        first: Pending | None = None,
     ) -> int:
-        """Insert a message that is still streaming; read back as interrupted until finished."""
+        """Insert a message that is still streaming; read back as interrupted until finished.
+        ``first``'s events are appended before it, in the same transaction."""
         return await self._on_thread(
             "save the message",
             lambda db: self._layout.insert_events(
                 db, session_id, branch_id, [(queries.STREAMING, agent, payload)])[0],
-            write=True)
+            write=True, first=first)
 
-    async def finish_message(self, session_id: str, seq: int, payload: Mapping[str, Any]) -> None:
-        """Finalise a streaming message in place (the only in-place update of an event)."""
+    async def finish_message(self, session_id: str, seq: int, payload: Mapping[str, Any], *,
+                             first: Pending | None = None) -> None:
+        """Finalise a streaming message in place (the only in-place update of an event),
+        appending ``first``'s events in the same transaction."""
         text = encode_event(queries.COMPLETED, payload)
-        layout = self._layout
-
-        def write(db: sqlite3.Connection) -> str:
-            streaming = layout.kind(db, queries.STREAMING)
-            row = db.execute(
-                "SELECT id, agent, payload FROM events WHERE kind = ? AND id IN"
-                " (SELECT (n << 32) | ? FROM branches WHERE session_id = ?)",
-                (streaming, seq, session_id)).fetchone()
-            if row is None:
-                raise StoreError(
-                    f"Could not finish message {seq} of session {session_id} in {self._path}: "
-                    "no message with that seq is streaming.",
-                    self._path,
-                )
-            codec = layout.codec(db, session_id)
-            agent = row[1]
-            if agent is None:
-                agent = str(decode(codec.unpack(row[2])).get("agent", ""))
-            db.execute("UPDATE events SET kind = ?, agent = ?, payload = ? WHERE id = ?",
-                       (layout.kind(db, queries.COMPLETED), agent_column(agent, text),
-                        codec.pack(text), row[0]))
-            return layout.name(db, int(row[0]) >> 32)
-
-        branch = await self._on_thread("finish the message", write, write=True)
+        branch = await self._on_thread(
+            "finish the message", lambda db: self._finish_row(db, session_id, seq, text),
+            write=True, first=first)
         self._layout.note(session_id, branch, seq, queries.COMPLETED, payload)
 
     async def add_checkpoint(
@@ -296,8 +270,11 @@ class Store(StoreReads):
         state: Mapping[str, Any],
         label: str,
         meta: Mapping[str, Any] | None = None,
-    ) -> None:
-        """Record that ``turn`` ended at ``seq`` on the branch, with the shared-state snapshot.
+        first: Pending | None = None,
+    ) -> int:
+        """Record that ``turn`` ended at ``seq`` on the branch, with the shared-state snapshot;
+        return that seq: ``first``'s events are appended before it in the same transaction,
+        and the checkpoint covers them (its seq is at least the last of theirs).
 
         The state is stored only when it differs from the previous checkpoint this store wrote
         on the branch (NULL stands for "unchanged"; reads resolve it). ``meta`` holds running
@@ -309,21 +286,25 @@ class Store(StoreReads):
         layout = self._layout
         now = now_iso()
 
-        def write(db: sqlite3.Connection) -> None:
+        def write(db: sqlite3.Connection) -> int:
+            at = max(seq, *first.seqs) if first is not None and first.seqs else seq
             codec = layout.codec(db, session_id)
             db.execute(
                 "INSERT INTO checkpoints (id, seq, label, created, state, meta)"
                 " VALUES (?, ?, ?, ?, ?, ?)",
-                (lo(layout.number(db, session_id, branch_id)) | turn, seq,
+                (lo(layout.number(db, session_id, branch_id)) | turn, at,
                  layout.label_value(session_id, branch_id, codec, label), pack_time(now),
                  None if stored is None else layout.state_value(session_id, branch_id, codec,
                                                                 stored),
                  None if extra is None else codec.pack(extra)))
             db.execute("UPDATE sessions SET updated = max(updated, ?) WHERE id = ?",
                        (now, session_id))
+            return at
 
-        await self._on_thread(f"save the checkpoint of turn {turn}", write, write=True)
+        at = await self._on_thread(f"save the checkpoint of turn {turn}", write, write=True,
+                                   first=first)
         self._last_state[key] = encoded
+        return at
 
     async def fork_branch(
         self, session_id: str, parent_branch: str, fork_seq: int, name: str
