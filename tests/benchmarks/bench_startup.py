@@ -9,6 +9,7 @@ alternate, and the ratio of their medians is what is judged (machines are noisy,
 
 from __future__ import annotations
 
+import compileall
 import contextlib
 import fcntl
 import json
@@ -74,6 +75,10 @@ def first_frame(command: list[str], env: dict[str, str], report: Path) -> tuple[
 
 def run_sync(scale: Scale) -> list[Figure]:
     runs = scale.pick(9, 3, 1)
+    # An installed app runs from byte-compiled modules (Python writes them on first use);
+    # with PYTHONDONTWRITEBYTECODE set, a module edited since would be compiled on every start.
+    for package in ("agents", "personas", "tui"):
+        compileall.compile_dir(ROOT / package, quiet=1)
     bare_cmd = [sys.executable, str(BARE_APP)]
     app_cmd = agentchat_command()
     bare: list[float] = []
