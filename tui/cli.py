@@ -81,6 +81,7 @@ def main(ctx: click.Context, pack: str | None, topic: str | None, model: str | N
     With no command, opens the app.
     """
     if ctx.invoked_subcommand is not None:
+        _refuse_options_before(ctx, ctx.invoked_subcommand)
         return
     _pause_gc()
     from agents.session_options import RunOptions
@@ -95,6 +96,21 @@ def main(ctx: click.Context, pack: str | None, topic: str | None, model: str | N
     # to import).
     run_app(db_path=Path(db).expanduser() if db else None, pack=pack, topic=topic,
             options=options)
+
+
+def _refuse_options_before(ctx: click.Context, command: str) -> None:
+    """The app's options given before a command would be silently ignored: say where they go."""
+    from click.core import ParameterSource
+
+    given = [param for param in ctx.command.params
+             if isinstance(param, click.Option) and param.name is not None
+             and ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE]
+    if given:
+        flags = ", ".join(param.opts[0] for param in given)
+        example = given[0].opts[0]
+        raise click.UsageError(
+            f"{flags} must come after the command: agentchat {command} ... {example} "
+            f"(before a command they would be ignored).")
 
 
 def _load_pack(ref: str) -> Any:

@@ -122,6 +122,18 @@ def test_usage_errors_exit_2_without_traceback(args: list[str], needle: str,
     assert needle in done.stderr
 
 
+def test_app_options_before_a_command_are_refused_not_ignored(tmp_path: Path) -> None:
+    db = tmp_path / "given.db"
+    done = agentchat("--db", str(db), "sessions", "list")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "--db must come after the command: agentchat sessions" in done.stderr
+    done = agentchat("--model", "openai/x", "run", "--pack", "design-review", "--topic", "t")
+    assert done.returncode == 2 and "--model must come after the command" in done.stderr
+    assert not db.exists()  # nothing ran against another database meanwhile
+    done = agentchat("sessions", "list", "--db", str(db))
+    assert done.returncode == 0, done.stderr
+
+
 def test_broken_pack_gives_one_sentence_naming_the_field(tmp_path: Path) -> None:
     pack = tmp_path / "bad.toml"
     pack.write_text(
