@@ -7,8 +7,8 @@ run-control commands (see :mod:`tui.screens.main_control`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, ClassVar, Protocol, cast
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual import on
 from textual.app import ComposeResult
@@ -35,6 +35,7 @@ from tui import heap
 from tui.bridge import Bridge, EngineEvent, OlderPages, RunFinished
 from tui.compositor import SingleArrangeCompositor
 from tui.screens.main_control import RunControl
+from tui.screens.main_protocols import AppWithSessions, Pane
 from tui.screens.main_timeline import TimelineControl
 from tui.widgets.chat_input import ChatInput
 from tui.widgets.cost_pane import CostPane
@@ -53,11 +54,6 @@ PANES: dict[str, str] = {
     "workflow": "Workflow",
     "timeline": "Timeline",
 }
-
-
-class Pane(Protocol):
-    def handle(self, event: Event) -> None: ...
-    def reset(self) -> None: ...
 
 
 class MainScreen(Screen[None]):
@@ -391,19 +387,3 @@ class MainScreen(Screen[None]):
     @property
     def app_main(self) -> AppWithSessions:
         return cast("AppWithSessions", self.app)
-
-
-class AppWithSessions(Protocol):
-    """What the main screen needs from the app (see :class:`tui.app.AgentChatApp`)."""
-
-    async def show_session(self, session: Session, *, notice: str | None = None,
-                           history: list[str] | None = None, autostart: bool = False) -> None: ...
-
-    async def open_session(self, session_id: str, *, branch: str | None = None,
-                           exit_on_error: bool = False, history: list[str] | None = None,
-                           make_head: bool = False) -> None: ...
-
-    async def show_replay(self, session_id: str, *, branch: str | None = None,
-                          exit_on_error: bool = False) -> None: ...
-
-    def when_ready(self, callback: Callable[[], object]) -> None: ...

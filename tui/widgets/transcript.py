@@ -14,50 +14,24 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterable
-from typing import ClassVar, Literal, Self
+from typing import ClassVar, Self
 
-from textual import events
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
 from textual.geometry import Region
 from textual.widget import MountError, Widget
-from textual.widgets import Static
 
 from agents.events import Event
 from personas.models import Pack
 from tui.widgets.entry_line import EntryLine
 from tui.widgets.message_view import MessageView
+from tui.widgets.transcript_marker import TranscriptMarker
 from tui.widgets.transcript_model import Change, TranscriptModel
 
 EntryWidget = MessageView | EntryLine
 OlderLoader = Callable[[bool], Awaitable[tuple[list[Event], bool]]]
 """Loads the stored page before the model's first entry (with True: everything before it): its
 events, and whether more are older."""
-
-
-class _Marker(Static):
-    """The "N earlier / N newer entries" line at either end of the mounted window."""
-
-    DEFAULT_CSS = """
-    _Marker { height: 1; width: 1fr; color: $text-muted; text-style: italic;
-              background: $panel; content-align: center middle; display: none; }
-    _Marker#transcript-earlier { dock: top; }
-    _Marker#transcript-later { dock: bottom; }
-    _Marker:hover { color: $text; background: $boost; }
-    """
-
-    def __init__(self, where: Literal["earlier", "later"], id: str) -> None:
-        super().__init__(id=id)
-        self.where = where
-
-    async def on_click(self, event: events.Click) -> None:
-        event.stop()
-        transcript = self.parent
-        if isinstance(transcript, Transcript):
-            if self.where == "earlier":
-                await transcript.load_earlier()
-            else:
-                await transcript.load_later()
 
 
 class Transcript(VerticalScroll, can_focus=True):
@@ -100,8 +74,8 @@ class Transcript(VerticalScroll, can_focus=True):
         self._lock = asyncio.Lock()
         self._restoring = False
         self._older: OlderLoader | None = None
-        self._earlier = _Marker("earlier", id="transcript-earlier")
-        self._later = _Marker("later", id="transcript-later")
+        self._earlier = TranscriptMarker("earlier", id="transcript-earlier")
+        self._later = TranscriptMarker("later", id="transcript-later")
 
     def compose(self) -> Iterable[Widget]:
         yield self._earlier
