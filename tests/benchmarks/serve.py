@@ -83,12 +83,7 @@ def main(argv: list[str] | None = None) -> None:
                                       args.first_byte_delay)
     server.start()
     print(f"Scripted OpenAI-compatible server at {server.url}", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

@@ -84,6 +84,15 @@ class ScriptedServer:
         self._thread.start()
         return self
 
+    def serve_until_interrupted(self) -> None:
+        """Block until Ctrl-C, then stop (for running the server by hand)."""
+        try:
+            threading.Event().wait()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            self.stop()
+
     def stop(self) -> None:
         httpd, self._httpd = self._httpd, None
         if httpd is None:
@@ -193,12 +202,7 @@ def main(argv: list[str] | None = None) -> None:
         parser.exit(2, f"Cannot listen on {args.host}:{args.port} ({exc.strerror}); "
                        "pick another port with --port.\n")
     print(f"Scripted OpenAI-compatible server at {server.url} (Ctrl-C stops it)", flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.stop()
+    server.serve_until_interrupted()
 
 
 if __name__ == "__main__":

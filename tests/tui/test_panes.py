@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from rich.syntax import Syntax
-from rich.text import Text
 from textual.app import App, ComposeResult
 from textual.containers import Vertical
 from textual.geometry import Region
@@ -23,6 +22,7 @@ from agents.events import (
 )
 from agents.state import ActionItem, Artifact, SharedState, StatePatch
 from personas.models import Budget, Pack, PackMeta, Persona
+from tests.tui.timeline_helpers import option_texts
 from tui.widgets import ArtifactViewer, CostPane, StatePane, TimelinePane, WorkflowPane
 
 
@@ -296,13 +296,7 @@ def checkpoint(turn: int, speaker: str, summary: str, branch: str = "main") -> C
 
 
 def prompts(pane: TimelinePane) -> list[str]:
-    option_list = pane.query_one("#timeline-list", OptionList)
-    out = []
-    for index in range(option_list.option_count):
-        prompt = option_list.get_option_at_index(index).prompt
-        assert isinstance(prompt, Text)
-        out.append(prompt.plain)
-    return out
+    return option_texts(pane, "#timeline-list")
 
 
 async def test_timeline_rows_branches_and_current_marker() -> None:

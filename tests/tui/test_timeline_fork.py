@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from rich.text import Text
 from textual.widgets import OptionList, TextArea
 
 from agents.history import load_events
@@ -23,7 +22,7 @@ from tests.tui.app_helpers import (
     wait_main,
     wait_state,
 )
-from tests.tui.timeline_helpers import SESSION_ID, write_branching_session
+from tests.tui.timeline_helpers import SESSION_ID, option_texts, write_branching_session
 from tui.app import AgentChatApp
 from tui.screens.edit_message import EditMessageScreen
 from tui.screens.fork_preview import ForkPreviewScreen
@@ -32,13 +31,7 @@ from tui.widgets.timeline_pane import TimelinePane
 
 
 def branch_prompts(pane: TimelinePane) -> list[str]:
-    option_list = pane.query_one("#timeline-branches", OptionList)
-    out = []
-    for index in range(option_list.option_count):
-        prompt = option_list.get_option_at_index(index).prompt
-        assert isinstance(prompt, Text)
-        out.append(prompt.plain)
-    return out
+    return option_texts(pane, "#timeline-branches")
 
 
 async def test_the_branch_tree_after_a_rollback_and_switching_branch_with_one_key(

@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.text import Text
+from textual.widget import Widget
+from textual.widgets import OptionList
+
 from agents.events import (
     BranchForked,
     Event,
@@ -132,3 +136,14 @@ async def write_branching_session(db_path: Path) -> Written:
         return Written(SESSION_ID, main, fork)
     finally:
         await store.close()
+
+
+def option_texts(pane: Widget, selector: str) -> list[str]:
+    """The plain text of every option of the option list ``selector`` inside ``pane``."""
+    option_list = pane.query_one(selector, OptionList)
+    out = []
+    for index in range(option_list.option_count):
+        prompt = option_list.get_option_at_index(index).prompt
+        assert isinstance(prompt, Text)
+        out.append(prompt.plain)
+    return out
