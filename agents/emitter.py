@@ -49,5 +49,14 @@ class Emitter:
             return await write(None)
         return await self._rt.outbox.write_with(write)
 
+    async def _save_behind(self, write: Callable[[Pending | None], Awaitable[T]],
+                           then: Callable[[T], Event]) -> None:
+        """Like :meth:`_save_with`, without waiting for the write: ``then(result)`` is emitted
+        once it has committed, and the session goes on meanwhile (``Outbox.write_behind``)."""
+        if self._rt is None:
+            self._post(then(await write(None)))
+            return
+        self._rt.outbox.write_behind(write, then)
+
     def _saved(self, seq: int) -> None:
         self.last_seq = max(self.last_seq, seq)

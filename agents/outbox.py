@@ -12,7 +12,14 @@ A batch is written as soon as the session next waits for anything (a model, the 
 database) and, explicitly, before any write that takes a seq of its own, so the store's order is
 the order of emission: such a write goes through :meth:`Outbox.write_with`, which does the batch
 first in that write's own transaction (one hand-off to the database instead of two). With an
-instant model a whole turn is the one transaction of its checkpoint."""
+instant model a whole turn is the one transaction of its checkpoint.
+
+A checkpoint is written *behind* the session (:meth:`Outbox.write_behind`): the next turn starts
+while it commits, on the database thread. Everything emitted meanwhile waits behind it, so
+the consumer still sees every event in order and only once committed; the next write waits
+for it, and its error is raised by the next write or flush (before anything else is written).
+While any batch is being written, an event that is not kept waits for that batch to be
+delivered, so nothing overtakes the events written before it."""
 
 from __future__ import annotations
 
@@ -60,6 +67,8 @@ class Outbox:
         self._free = asyncio.Event()  # set while no write is under way (the lock is free)
         self._free.set()
         self._soon: asyncio.Task[None] | None = None
+        self._behind: asyncio.Task[None] | None = None  # a write the session did not wait for
+        self._inflight = 0  # batches taken and not yet delivered (or failed)
         self._error: BaseException | None = None
 
     def emit(self, event: Event, branch_id: str) -> None:
@@ -68,7 +77,7 @@ class Outbox:
         if event.kind in WRITTEN_KINDS:
             agent = str(getattr(event, "agent", ""))
             self._hold(_Held(event, branch_id, (event.kind, agent, event_payload(event))))
-        elif self._held:
+        elif self._held or self._inflight:
             self._held.append(_Held(event, branch_id, None))
         else:
             self._deliver(event)
@@ -97,9 +106,15 @@ class Outbox:
     async def flush(self) -> None:
         """Write and deliver everything held; raises a write's error (a held one's included)."""
         async with self._writing():
-            while self._held:
+            self._raise_held()
+            # A write behind the session taking over (from a flush it interrupted) goes first.
+            while self._held and self._behind is None:
                 batch, first = self._take()
-                await self._store.write_pending(first)
+                self._inflight += 1
+                try:
+                    await self._store.write_pending(first)
+                finally:
+                    self._inflight -= 1
                 self._written(batch, first)
         self._raise_held()
 
@@ -112,6 +127,7 @@ class Outbox:
             if not self._held:
                 return await write(None)
             batch, first = self._take()
+            self._inflight += 1
             task = asyncio.ensure_future(write(first))
             try:
                 result = await asyncio.shield(task)
@@ -120,15 +136,80 @@ class Outbox:
                 # commits is delivered before this stops; a failed one delivers nothing.
                 with contextlib.suppress(BaseException):
                     await task
+                self._inflight -= 1
                 if first.seqs:
                     self._written(batch, first)
                 raise
+            except BaseException:
+                self._inflight -= 1
+                raise
+            self._inflight -= 1
             self._written(batch, first)
             return result
 
-    def _take(self) -> tuple[list[_Held], Pending]:
-        """Everything held, and what writing it takes."""
-        batch, self._held = self._held, []
+    def write_behind(self, write: Callable[[Pending | None], Awaitable[T]],
+                     then: Callable[[T], Event]) -> None:
+        """Start ``write`` as :meth:`write_with` would, without waiting for it: ``then(result)``
+        is delivered right after the events it wrote, once it has committed. Whatever is
+        emitted meanwhile is delivered after that; the next write or flush waits for it and
+        raises its error. Raises a held write's error before starting."""
+        self._raise_held()
+        self._start_behind(write, then)
+
+    def _start_behind(self, write: Callable[[Pending | None], Awaitable[T]],
+                      then: Callable[[T], Event]) -> None:
+        previous = self._behind
+        # What is held now is taken once the writes under way are done (the end of a message
+        # needs the seq its row is being given).
+        upto = self._held[-1] if self._held else None
+        self._inflight += 1
+
+        async def run() -> None:
+            try:
+                if previous is not None:
+                    with contextlib.suppress(BaseException):
+                        await previous
+                async with self._lock:
+                    self._free.clear()
+                    try:
+                        if self._error is not None:  # an earlier write failed: write nothing
+                            return
+                        count = next((i + 1 for i, held in enumerate(self._held)
+                                      if held is upto), 0)
+                        batch, first = self._take(count)
+                        result = await write(first if first.ops else None)
+                    except BaseException as exc:
+                        if not isinstance(exc, asyncio.CancelledError):
+                            self._error = exc  # raised by the session's next write or flush
+                        return
+                    finally:
+                        self._free.set()
+                self._written(batch, first)
+                self._deliver(then(result))
+            finally:
+                self._inflight -= 1
+                if self._behind is task:
+                    self._behind = None
+                self._release()
+
+        task = asyncio.get_running_loop().create_task(run())
+        self._behind = task
+
+    def _release(self) -> None:
+        """Deliver what waited only for a write now done; have the rest written soon."""
+        if self._inflight or self._behind is not None:
+            return
+        while self._held and self._held[0].row is None and self._error is None:
+            self._deliver(self._held.pop(0).event)
+        if self._held and self._soon is None and self._error is None:
+            self._soon = asyncio.get_running_loop().create_task(self._flush_soon())
+
+    def _take(self, count: int | None = None) -> tuple[list[_Held], Pending]:
+        """Everything held (the first ``count``), and what writing it takes."""
+        if count is None:
+            batch, self._held = self._held, []
+        else:
+            batch, self._held = self._held[:count], self._held[count:]
         ops: list[tuple[str, list[NewEvent]] | Finish] = []
         for held in batch:
             if held.row is None:
@@ -163,8 +244,14 @@ class Outbox:
             error, self._error = self._error, None
             raise error
 
+    async def _settled(self) -> None:
+        """Wait for the writes behind the session."""
+        while self._behind is not None:
+            await asyncio.wait([self._behind])
+
     @contextlib.asynccontextmanager
     async def _writing(self) -> AsyncIterator[None]:
+        await self._settled()
         async with self._lock:
             self._free.clear()
             try:
@@ -177,8 +264,10 @@ class Outbox:
             # Not queued on the lock while a write is under way: that write took the batch,
             # and the session goes on at once after it, so what it emits meanwhile can ride
             # along with its next write; queued, this flush would come first, on its own.
-            while self._lock.locked():
-                await self._free.wait()
+            while self._lock.locked() or self._behind is not None:
+                await self._settled()
+                if self._lock.locked():
+                    await self._free.wait()
             await self.flush()
         except asyncio.CancelledError:
             raise
@@ -191,6 +280,7 @@ class Outbox:
         """Flush, and wait for a flush that is under way (at the end of a run)."""
         soon = self._soon
         try:
+            await self._settled()
             await self.flush()
         finally:
             if soon is not None and not soon.done():

@@ -121,9 +121,11 @@ class TurnRunner(Speaker):
             self._meta_due = False
         # The events of the turn not yet written go in the checkpoint's transaction, which
         # covers them (its seq is the last of theirs); ``last_seq`` is read once any write
-        # under way is done.
-        await self._save_with(lambda first: self.store.add_checkpoint(
-            self.id, self.branch_id, seq=self.last_seq, turn=turn, state=state, label=summary,
-            meta=meta, first=first))
-        await self._emit(self._ids(CheckpointCreated, turn=turn, seq=self.last_seq,
-                                   speaker=speaker, summary=summary))
+        # under way is done. The next turn starts while it commits; its events wait for it.
+        branch = self.branch_id
+        await self._save_behind(
+            lambda first: self.store.add_checkpoint(
+                self.id, branch, seq=self.last_seq, turn=turn, state=state, label=summary,
+                meta=meta, first=first),
+            lambda seq: self._ids(CheckpointCreated, turn=turn, seq=seq, speaker=speaker,
+                                  summary=summary))

@@ -114,7 +114,7 @@ class Codec:
         data = text.encode()
         if len(data) < MIN_PACK:
             return text
-        comp = zlib.compressobj(9, zlib.DEFLATED, -15, 9, zlib.Z_DEFAULT_STRATEGY, self._zdict)
+        comp = zlib.compressobj(9, zlib.DEFLATED, -15, 8, zlib.Z_DEFAULT_STRATEGY, self._zdict)
         blob = comp.compress(data) + comp.flush()
         return text if len(blob) + 1 >= len(data) else bytes((_V1,)) + blob
 

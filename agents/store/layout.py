@@ -145,12 +145,14 @@ class Layout:
         layout = self
         n = layout.number(db, session_id, branch_id)
         first = int(row[0]) + 1
-        now = now_iso()
+        created = pack_time(now_iso())
+        codec = layout.codec(db, session_id)
         cost = 0.0
         values = []
         for seq, (kind, agent, payload) in enumerate(items, first):
-            values.append(layout.event_values(db, session_id, n, seq, kind, agent,
-                                              encode_event(kind, payload), now))
+            text = encode_event(kind, payload)
+            values.append((lo(n) | seq, layout.kind(db, kind),
+                           agent_column(agent, text, payload), created, codec.pack(text)))
             if kind == "usage_recorded":
                 cost += usd(payload.get("cost_usd"))
         db.executemany("INSERT INTO events (id, kind, agent, created, payload)"
@@ -227,10 +229,15 @@ class Layout:
                 self.codec(db, sid).unpack_opt(row[5]))
 
 
-def agent_column(agent: str, payload: str) -> str | None:
-    """NULL when the payload names the same agent (read back from it)."""
+def agent_column(agent: str, payload: str, given: Mapping[str, Any] | None = None
+                 ) -> str | None:
+    """NULL when the payload names the same agent (read back from it). ``given`` is the mapping
+    ``payload`` was encoded from, when there is one: its top level is checked instead of
+    parsing ``payload`` again (an event's ``agent`` is required, so encoding keeps it)."""
     if not agent or f'"agent":{json.dumps(agent, ensure_ascii=False)}' not in payload:
         return agent
+    if given is not None:
+        return None if given.get("agent") == agent else agent
     try:
         value = json.loads(payload)
     except ValueError:

@@ -37,7 +37,12 @@ SECRET_KEYS = frozenset(
 
 
 def _is_secret_key(key: object) -> bool:
-    return isinstance(key, str) and key.strip().lower().replace("-", "_") in SECRET_KEYS
+    return isinstance(key, str) and _is_secret_name(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_secret_name(key: str) -> bool:  # payloads repeat the same few keys
+    return key.strip().lower().replace("-", "_") in SECRET_KEYS
 
 
 def _scrub_value(value: Any) -> Any:

@@ -280,13 +280,13 @@ class Store(StoreReads):
         on the branch (NULL stands for "unchanged"; reads resolve it). ``meta`` holds running
         totals that let a branch load without reading its whole history."""
         key = (session_id, branch_id)
-        encoded = encode(state)
-        stored = None if self._last_state.get(key) == encoded else encoded
-        extra = None if meta is None else encode(meta)
         layout = self._layout
         now = now_iso()
 
-        def write(db: sqlite3.Connection) -> int:
+        def write(db: sqlite3.Connection) -> tuple[int, str]:
+            encoded = encode(state)
+            stored = None if self._last_state.get(key) == encoded else encoded
+            extra = None if meta is None else encode(meta)
             at = max(seq, *first.seqs) if first is not None and first.seqs else seq
             codec = layout.codec(db, session_id)
             db.execute(
@@ -299,10 +299,10 @@ class Store(StoreReads):
                  None if extra is None else codec.pack(extra)))
             db.execute("UPDATE sessions SET updated = max(updated, ?) WHERE id = ?",
                        (now, session_id))
-            return at
+            return at, encoded
 
-        at = await self._on_thread(f"save the checkpoint of turn {turn}", write, write=True,
-                                   first=first)
+        at, encoded = await self._on_thread(f"save the checkpoint of turn {turn}", write,
+                                            write=True, first=first)
         self._last_state[key] = encoded
         return at
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from agents.events import (
+    CheckpointCreated,
     Event,
     MessageCompleted,
     MessageStarted,
@@ -137,3 +138,74 @@ async def test_a_cancelled_write_still_delivers_what_it_commits(store: Store) ->
     assert [r.kind for r in await store.events(SID, branch)] == ["usage_recorded"]
     assert len(await store.checkpoints(SID, branch)) == 1
     await outbox.close()
+
+
+def _checkpoint_made(branch: str, seq: int) -> CheckpointCreated:
+    return CheckpointCreated(session_id=SID, branch_id=branch, turn=1, seq=seq, speaker="ada",
+                             summary="")
+
+
+async def test_a_checkpoint_written_behind_keeps_every_event_in_order(store: Store) -> None:
+    branch = await _branch(store)
+    seen: list[Event] = []
+    outbox = Outbox(store, SID, seen.append, lambda _seq: None)
+    outbox.emit(_usage(branch), branch)
+    outbox.write_behind(
+        lambda first: store.add_checkpoint(SID, branch, seq=0, turn=1, state={"goal": "g"},
+                                           label="", first=first),
+        lambda seq: _checkpoint_made(branch, seq))
+    # The session goes on at once; what it emits now waits behind the checkpoint.
+    outbox.emit(_delta(branch, "next turn"), branch)
+    outbox.start_message(_started(branch), branch)
+    assert seen == []
+    await outbox.close()
+    assert [e.kind for e in seen] == ["usage_recorded", "checkpoint_created", "token_delta",
+                                      "message_started"]
+    [checkpoint] = await store.checkpoints(SID, branch)
+    rows = await store.events(SID, branch)
+    made = seen[1]
+    assert isinstance(made, CheckpointCreated) and made.seq == checkpoint.seq == rows[0].seq
+    assert [r.kind for r in rows] == ["usage_recorded", "message_completed"]
+    assert rows[1].seq > checkpoint.seq  # the next turn's message comes after the checkpoint
+
+
+async def test_a_message_finished_while_its_row_is_written_is_covered_by_the_checkpoint(
+        store: Store) -> None:
+    branch = await _branch(store)
+    seen: list[Event] = []
+    saved: list[int] = []
+    outbox = Outbox(store, SID, seen.append, saved.append)
+    outbox.start_message(_started(branch), branch)
+    flushing = asyncio.create_task(outbox.flush())  # as when the session waits for the model
+    await asyncio.sleep(0)  # the streaming row's write is under way
+    outbox.emit(_delta(branch, "Use"), branch)  # waits: its message is not delivered yet
+    outbox.finish_message(_done(branch, "Use a queue."), branch)
+    outbox.write_behind(  # the session's last seq is read when the write starts
+        lambda first: store.add_checkpoint(SID, branch, seq=max(saved, default=0), turn=1,
+                                           state={}, label="", first=first),
+        lambda seq: _checkpoint_made(branch, seq))
+    await flushing
+    await outbox.close()
+    assert [e.kind for e in seen] == ["message_started", "token_delta", "message_completed",
+                                      "checkpoint_created"]
+    [row] = await store.events(SID, branch)
+    assert row.payload.get("text") == "Use a queue." and not row.payload.get("interrupted")
+    [checkpoint] = await store.checkpoints(SID, branch)
+    assert checkpoint.seq == row.seq
+
+
+async def test_a_failed_write_behind_is_raised_by_the_next_write(store: Store) -> None:
+    branch = await _branch(store)
+    seen: list[Event] = []
+    outbox = Outbox(store, SID, seen.append, lambda _seq: None)
+    outbox.emit(_usage(branch), branch)
+    outbox.write_behind(
+        lambda first: store.add_checkpoint(SID, "no-such-branch", seq=0, turn=1, state={},
+                                           label="", first=first),
+        lambda seq: _checkpoint_made(branch, seq))
+    outbox.emit(_delta(branch, "next turn"), branch)
+    with pytest.raises(StoreError):
+        await outbox.flush()
+    assert seen == []  # nothing it carried was committed, and nothing overtakes it
+    assert await store.events(SID, branch) == []
+    assert await _cost(store) == 0
