@@ -4,7 +4,6 @@ need them, so `--help` and the app's first frame stay fast."""
 from __future__ import annotations
 
 import asyncio
-import gc
 import json
 import sys
 from collections.abc import Awaitable, Callable
@@ -12,6 +11,8 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+
+from tui.entry import ENV_API_BASE, ENV_DB, ENV_MODEL, open_app, pause_gc
 
 T = TypeVar("T")
 
@@ -35,13 +36,6 @@ def _run_async(factory: Callable[[], Awaitable[T]]) -> T:
         raise UserError(str(exc)) from None
 
 
-def _pause_gc() -> None:
-    """Starting the app allocates many objects that live as long as it does (modules, widgets,
-    styles): the cyclic garbage collector would only rescan them, so it waits for the first
-    frame (``AgentChatApp.on_ready`` turns it back on)."""
-    gc.disable()
-
-
 def _db_path(db: str | None) -> Path:
     from agents.store import default_db_path
 
@@ -52,14 +46,14 @@ run_options = [
     click.option("--pack", "pack", metavar="NAME|FILE", help="Built-in pack name, a pack file, "
                  "or a pack in your config dir's packs/."),
     click.option("--topic", metavar="TEXT", help="What the group should work on."),
-    click.option("--model", metavar="MODEL", envvar="AGENTCHAT_MODEL",
+    click.option("--model", metavar="MODEL", envvar=ENV_MODEL,
                  help="litellm model name, e.g. openai/gpt-4o-mini or local/smollm2."),
-    click.option("--api-base", metavar="URL", envvar="AGENTCHAT_API_BASE",
+    click.option("--api-base", metavar="URL", envvar=ENV_API_BASE,
                  help="Any OpenAI-compatible server, e.g. http://127.0.0.1:11434/v1."),
     click.option("--max-turns", type=click.IntRange(1, 10000), help="Stop after N turns."),
     click.option("--budget", type=click.FloatRange(min=0, min_open=True), metavar="USD",
                  help="Session budget in USD (never overspent)."),
-    click.option("--db", metavar="PATH", envvar="AGENTCHAT_DB", help="Database file."),
+    click.option("--db", metavar="PATH", envvar=ENV_DB, help="Database file."),
 ]
 
 
@@ -83,19 +77,12 @@ def main(ctx: click.Context, pack: str | None, topic: str | None, model: str | N
     if ctx.invoked_subcommand is not None:
         _refuse_options_before(ctx, ctx.invoked_subcommand)
         return
-    _pause_gc()
-    from agents.session_options import RunOptions
-    from tui.app import run_app
-
-    options = RunOptions(model=model, api_base=api_base, max_turns=max_turns, budget_usd=budget)
     if (pack is None) != (topic is None):
         raise click.UsageError("--pack and --topic go together; give both or neither.")
     if pack is not None:
         _load_pack(pack)
-    # No --db: the app works out the default database off its first frame (the store is slow
-    # to import).
-    run_app(db_path=Path(db).expanduser() if db else None, pack=pack, topic=topic,
-            options=options)
+    open_app(model=model, api_base=api_base, db=db, pack=pack, topic=topic,
+             max_turns=max_turns, budget=budget)
 
 
 def _refuse_options_before(ctx: click.Context, command: str) -> None:
@@ -218,7 +205,7 @@ def sessions() -> None:
     """Browse, show, export and delete saved sessions."""
 
 
-db_option = click.option("--db", metavar="PATH", envvar="AGENTCHAT_DB", help="Database file.")
+db_option = click.option("--db", metavar="PATH", envvar=ENV_DB, help="Database file.")
 
 
 @sessions.command("list")
@@ -306,9 +293,9 @@ def sessions_import(file: Path, db: str | None) -> None:
 @click.option("--branch", metavar="B", help="Branch (name or id) to replay; default: head.")
 @click.option("--delay", type=click.FloatRange(min=0), default=0.4, show_default=True,
               metavar="SECONDS", help="Pause between messages.")
-@click.option("--model", metavar="MODEL", envvar="AGENTCHAT_MODEL",
+@click.option("--model", metavar="MODEL", envvar=ENV_MODEL,
               help="Model for a live fork (f in the replay); default: the session's.")
-@click.option("--api-base", metavar="URL", envvar="AGENTCHAT_API_BASE",
+@click.option("--api-base", metavar="URL", envvar=ENV_API_BASE,
               help="OpenAI-compatible server for a live fork.")
 @db_option
 def replay(session_id: str, headless: bool, branch: str | None, delay: float,
@@ -318,7 +305,7 @@ def replay(session_id: str, headless: bool, branch: str | None, delay: float,
     In the app: space plays/pauses, arrows step, +/- speed, g jumps to a turn, f forks live.
     """
     if not headless:
-        _pause_gc()
+        pause_gc()
         from agents.session_options import RunOptions
         from tui.app import run_replay
 
