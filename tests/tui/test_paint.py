@@ -4,6 +4,8 @@ measured once per batch of writes, a finished message parsed once."""
 
 from __future__ import annotations
 
+import sys
+
 from textual.app import App, ComposeResult
 from textual.screen import Screen
 from textual.widgets import Static
@@ -15,6 +17,7 @@ from tui.compositor import SingleArrangeCompositor
 from tui.widgets.message_view import MessageView
 from tui.widgets.streaming_markdown import StreamingMarkdown
 from tui.widgets.transcript import Transcript
+from tui.widgets.transcript_marker import TranscriptMarker
 
 PACK = load_pack("design-review")
 WORDS = "The cache sits in front of the orders API and is invalidated on every write. "
@@ -122,3 +125,33 @@ async def test_a_finished_message_is_parsed_once_and_again_when_it_changes() -> 
         after = view.render()
         assert after is not before
         await wait_for(pilot, lambda: "More." in screen_text(app), "the appended text")
+
+
+async def test_the_earlier_marker_changes_without_arranging_the_screen_early() -> None:
+    """The "N earlier" count changes with every message once the window slides, right after
+    the message's widget is mounted (which leaves the screen's map out of date): setting it must
+    not ask for a size then, which would arrange the whole screen there and then and again for
+    the frame. It is set once the frame's layout is done."""
+    app = PaintApp()
+    async with app.run_test(size=(70, 20)) as pilot:
+        transcript = app.transcript
+        for i in range(Transcript.WINDOW + 5):
+            await transcript.handle(message(i))
+        await pilot.pause()
+        earlier = transcript.query_one("#transcript-earlier", TranscriptMarker)
+        assert "5 earlier" in str(earlier.render())
+        compositor = app.screen._compositor
+        callers: list[str] = []
+        original = compositor._arrange_root
+
+        def counting(*args: object, **kwargs: object) -> object:
+            callers.append(sys._getframe(1).f_code.co_name)
+            return original(*args, **kwargs)  # type: ignore[arg-type]
+
+        compositor._arrange_root = counting  # type: ignore[assignment,method-assign]
+        compositor._full_map_invalidated = True  # as a widget mounted in this frame leaves it
+        earlier.show("↑ 6 earlier · scroll up, click or press Home")
+        assert callers == []
+        app.screen.refresh(layout=True)
+        await wait_for(pilot, lambda: "6 earlier" in str(earlier.render()), "the new count")
+        assert "full_map" not in callers  # arranged by the frame's layout only

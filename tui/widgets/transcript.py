@@ -378,8 +378,8 @@ class Transcript(VerticalScroll, can_focus=True):
         self._earlier.display = earlier > 0 or self._older is not None
         self._later.display = later > 0
         if self._older is not None:
-            self._earlier.update(f"↑ {earlier:,}+ earlier · scroll up, click or press Home")
+            self._earlier.show(f"↑ {earlier:,}+ earlier · scroll up, click or press Home")
         elif earlier:
-            self._earlier.update(f"↑ {earlier:,} earlier · scroll up, click or press Home")
+            self._earlier.show(f"↑ {earlier:,} earlier · scroll up, click or press Home")
         if later:
-            self._later.update(f"↓ {later:,} newer · scroll down, click or press End")
+            self._later.show(f"↓ {later:,} newer · scroll down, click or press End")
