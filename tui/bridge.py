@@ -17,7 +17,7 @@ from textual.widget import Widget
 from textual.worker import Worker, WorkerState
 
 from agents import stored
-from agents.events import Event, TokenDelta
+from agents.events import CheckpointCreated, Event, TokenDelta
 from agents.session import Session
 from agents.store import Store
 from tui import heap
@@ -63,7 +63,7 @@ class Bridge:
         """Start a run (a new ``session.events()`` iteration)."""
         if self.running:
             raise RuntimeError("the session is already running")
-        heap.settle()  # what was loaded before the run no longer slows the collector during it
+        heap.run_started()  # full collections wait for the ends of turns (see tui.heap)
         self.worker = self.owner.run_worker(
             self._pump(), name="engine", group="engine", exclusive=True, exit_on_error=False)
         return self.worker
@@ -90,11 +90,14 @@ class Bridge:
                     continue
                 self.flush()
                 self._post(EngineEvent(event))
+                if isinstance(event, CheckpointCreated):
+                    heap.turn_ended()  # every reply of the turn is in: nothing streams now
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the engine's own errors come as events; this is a crash
             error = f"{type(exc).__name__}: {exc}".splitlines()[0]
         finally:
+            heap.run_finished()
             self.flush()
             self._post(RunFinished(error))
 

@@ -158,3 +158,60 @@ def test_settle_freezes_what_is_alive_and_collects_before_settling_again() -> No
         assert ref() is None  # the next settle gives it back and collects first
     finally:
         gc.unfreeze()
+
+
+def test_during_a_run_full_collections_wait_for_the_end_of_a_turn() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    before = gc.get_threshold()
+    gc.unfreeze()
+    try:
+        heap.run_started()
+        assert heap.running() and gc.get_threshold()[:2] == before[:2]
+        assert gc.get_threshold()[2] > 100_000  # no full collection in the middle of a turn
+        cycle = Node()
+        ref = weakref.ref(cycle)
+        del cycle
+        gc.collect(1)  # what a young collection can do in the middle of a turn
+        kept = Node()
+        kept_ref = weakref.ref(kept)
+        heap.turn_ended()  # the turn's garbage goes, what lives is frozen
+        assert ref() is None and kept_ref() is not None
+        frozen = gc.get_freeze_count()
+        assert frozen > 0
+        del kept
+        gc.collect()
+        assert kept_ref() is not None  # frozen at the end of its turn
+        heap.run_finished()  # the run's frozen garbage goes too; collections as before
+        assert kept_ref() is None
+        assert not heap.running() and gc.get_threshold() == before
+    finally:
+        while heap.running():
+            heap.run_finished()
+        gc.unfreeze()
+
+
+def test_every_few_turns_the_frozen_objects_are_collected_too() -> None:
+    class Node:
+        def __init__(self) -> None:
+            self.me = self
+
+    gc.unfreeze()
+    try:
+        heap.run_started()
+        while heap._turns % heap.TURNS_PER_SWEEP != heap.TURNS_PER_SWEEP - 2:
+            heap.turn_ended()
+        old = Node()
+        ref = weakref.ref(old)
+        heap.turn_ended()  # frozen at this turn's end
+        del old
+        gc.collect()
+        assert ref() is not None
+        heap.turn_ended()  # the sweep: frozen objects given back and collected
+        assert ref() is None
+    finally:
+        while heap.running():
+            heap.run_finished()
+        gc.unfreeze()
