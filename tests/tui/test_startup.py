@@ -38,7 +38,7 @@ def test_the_first_frame_is_the_start_screen_without_the_engine(tmp_path: Path) 
                     "screen": type(screen).__name__,
                     "engine": [m for m in {ENGINE!r} if m in sys.modules],
                     "packs": [str(o.prompt) for o in screen.query_one("#pack-list").options],
-                    "footer_header": [len(screen.query(w)) for w in ("Header", "Footer")],
+                    "bars": [len(screen.query(w)) for w in ("TitleBar", "KeyBar")],
                 }}
 
         app = Probe(db_path=Path({str(tmp_path / "x.db")!r}), provider_loader=lambda: None)
@@ -61,7 +61,7 @@ def test_the_first_frame_is_the_start_screen_without_the_engine(tmp_path: Path) 
     seen = json.loads(done.stdout.splitlines()[-1])
     assert seen["screen"] == "StartScreen"
     assert seen["engine"] == []
-    assert seen["footer_header"] == [1, 1]
+    assert seen["bars"] == [1, 1]
     names = builtin_pack_names()
     assert [p.split()[0] for p in seen["packs"]] == names  # listed at once, by file name
     assert [p.split()[0] for p in seen["later"]] == names

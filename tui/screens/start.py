@@ -20,7 +20,7 @@ from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
 from textual.content import Content
 from textual.screen import Screen
-from textual.widgets import Button, Footer, Header, Input, OptionList, Static
+from textual.widgets import Button, Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from agents.llm.models import choose_model
@@ -42,7 +42,9 @@ from tui.screens.start_parts import (
     parse_max_turns,
     recent_prompt,
 )
+from tui.widgets.key_bar import KeyBar
 from tui.widgets.start_button import StartButton
+from tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
     from agents.store import SessionRow
@@ -123,7 +125,7 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         reached = [name for edge, name in sorted(self.HORIZONTAL_BREAKPOINTS) if width >= edge]
         current = reached[-1] if reached else None
         self.update_classes({name: name == current for _, name in self.HORIZONTAL_BREAKPOINTS})
-        yield Header()
+        yield TitleBar()
         with Horizontal(id="start-top"):
             with Vertical(id="packs-box") as packs:
                 packs.border_title = "Packs"
@@ -154,7 +156,7 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
                 recent.border_title = "Recent sessions"
                 # The list (#recent-list) is mounted once the sessions are read.
                 yield Static("Loading…", id="recent-empty")
-        yield Footer()
+        yield KeyBar()
 
     def on_mount(self) -> None:
         for selector, value in zip(("#model", "#budget", "#max-turns"), self.initial,
