@@ -16,6 +16,7 @@ from agents.store import Store
 from personas.loader import builtin_pack_names
 from tui.screens import ReopenChoice, StartChoice, StartScreen
 from tui.screens.start import BUDGET_ERROR, RECENT_LIMIT, TOPIC_EMPTY, TURNS_ERROR
+from tui.widgets.text_pane import TextPane
 
 NOTE = "Using the test default."
 
@@ -61,7 +62,9 @@ async def type_into(pilot: Pilot[None], selector: str, text: str) -> None:
 
 
 def text_of(screen: Screen[Any], selector: str) -> str:
-    return str(screen.query_one(selector, Static).content)
+    widget = screen.query_one(selector)
+    assert isinstance(widget, Static | TextPane)
+    return str(widget.content)
 
 
 async def test_lists_builtin_packs_and_preview_follows_the_highlight(
@@ -76,16 +79,40 @@ async def test_lists_builtin_packs_and_preview_follows_the_highlight(
         assert names == builtin_pack_names()
         assert packs.option_count == len(builtin_pack_names())
         assert app.focused is packs
-        first = text_of(screen, "#preview")
+        first = text_of(screen, "#preview-box")
         assert "Dana, Review Lead — moderator" in first  # code-review's moderator
         await pilot.press("down")
-        second = text_of(screen, "#preview")
+        second = text_of(screen, "#preview-box")
         assert second != first
         assert "Maya, Review Chair — moderator" in second  # design-review's chair
         assert "$1.50 per session" in second
         assert screen.query_one("#preview-box").border_title == "design-review"
         assert screen.query_one("#budget", Input).placeholder == "1.50"
         assert screen.query_one("#max-turns", Input).placeholder == "18"
+
+
+async def test_the_preview_scrolls_and_starts_at_the_top_for_each_pack(
+    start: Callable[[], Host],
+) -> None:
+    app = start()
+    async with app.run_test() as pilot:  # 80×24: the preview is taller than its pane
+        screen = await ready(pilot)
+        preview = screen.query_one("#preview-box", TextPane)
+        await pilot.press("tab")
+        assert app.focused is preview
+        assert preview.show_vertical_scrollbar and preview.max_scroll_y > 0
+        # The text is wrapped inside the scrollbar: the widest line fits the content width.
+        assert preview.virtual_size.width == preview.scrollable_content_region.width
+        await pilot.press("down", "down")
+        await pilot.pause()
+        assert preview.scroll_y == 2
+        await pilot.press("end")
+        await pilot.pause()
+        assert preview.scroll_y == preview.max_scroll_y
+        await pilot.press("shift+tab", "down")  # the next pack
+        await pilot.pause()
+        assert preview.scroll_y == 0
+        assert "Maya, Review Chair" in text_of(screen, "#preview-box")
 
 
 async def test_enter_in_topic_starts_with_the_chosen_pack(start: Callable[[], Host]) -> None:
@@ -190,7 +217,18 @@ async def test_no_sessions_shows_the_empty_text(start: Callable[[], Host]) -> No
     async with app.run_test() as pilot:
         screen = await ready(pilot)
         assert not screen.query_one("#recent-list").display
-        assert text_of(screen, "#recent-empty") == "No saved sessions yet."
+        assert text_of(screen, "#recent-box") == "No saved sessions yet."
+
+
+async def test_the_recent_box_says_loading_until_the_sessions_are_read(
+    tmp_path: Path, user_dir: Path
+) -> None:
+    screen = StartScreen(tmp_path / "agentchat.db", NOTE, user_dir=user_dir,
+                         after_first_frame=lambda _load: None)  # never loads
+    async with Host(screen).run_test() as pilot:
+        await pilot.pause()
+        assert text_of(screen, "#recent-box") == "Loading…"
+        assert not screen.query("#recent-list")
 
 
 async def test_a_broken_user_pack_is_listed_with_its_error(
@@ -205,7 +243,7 @@ async def test_a_broken_user_pack_is_listed_with_its_error(
         assert "zz-broken" in str(packs.get_option_at_index(last).prompt)
         packs.highlighted = last
         await pilot.pause()
-        preview = text_of(screen, "#preview")
+        preview = text_of(screen, "#preview-box")
         assert "cannot be loaded" in preview and "personas" in preview
         assert screen.query_one("#preview-box").has_class("-broken")
         assert screen.query_one("#model", Input).tooltip == NOTE

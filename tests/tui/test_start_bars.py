@@ -144,12 +144,13 @@ class Probe(AgentChatApp):
         super().on_ready()
 
 
-async def test_the_first_frame_has_at_most_20_widgets_and_shows_the_keys(
+async def test_the_first_frame_has_at_most_15_widgets_and_shows_the_keys(
         tmp_path: Path) -> None:
     app = Probe(db_path=tmp_path / "agentchat.db", provider_loader=lambda: None)
     async with app.run_test(size=(WIDTH, 40)) as pilot:
         await start_screen(pilot)
-        assert app.counted is not None and app.counted <= 20
+        # Each widget of the first frame is styled, mounted and painted before it shows.
+        assert app.counted is not None and app.counted <= 15
         assert app.bottom is not None and app.bottom.startswith(KEYS)
 
 

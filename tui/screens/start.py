@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, ClassVar
 from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
-from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.containers import Horizontal, Vertical
 from textual.content import Content
 from textual.screen import Screen
 from textual.widgets import Button, Input, OptionList, Static
@@ -44,6 +44,7 @@ from tui.screens.start_parts import (
 )
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.start_button import StartButton
+from tui.widgets.text_pane import TextPane
 from tui.widgets.title_bar import TitleBar
 
 if TYPE_CHECKING:
@@ -83,6 +84,8 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
     SUB_TITLE = "New session"
     # Textual declares this without ClassVar, so annotating it here upsets mypy.
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (110, "-wide")]  # noqa: RUF012
+    # Under these heights the top row keeps 8 lines, the screen scrolls (see start.tcss).
+    VERTICAL_BREAKPOINTS = [(0, "-short"), (20, "-medium"), (23, "-tall")]  # noqa: RUF012
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+s", "start", "Start", priority=True, id="start.start"),
@@ -121,18 +124,20 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
     def compose(self) -> ComposeResult:
         # Textual sets the breakpoint class on the first resize, restyling every widget; set
         # now, before the widgets are styled, that resize finds nothing to change.
-        width = self.app.size.width
-        reached = [name for edge, name in sorted(self.HORIZONTAL_BREAKPOINTS) if width >= edge]
-        current = reached[-1] if reached else None
-        self.update_classes({name: name == current for _, name in self.HORIZONTAL_BREAKPOINTS})
+        width, height = self.app.size
+        for size, breakpoints in ((width, self.HORIZONTAL_BREAKPOINTS),
+                                  (height, self.VERTICAL_BREAKPOINTS)):
+            reached = [name for edge, name in sorted(breakpoints) if size >= edge]
+            current = reached[-1] if reached else None
+            self.update_classes({name: name == current for _, name in breakpoints})
+        # The first frame styles, mounts and paints every widget here: hence grids, not rows.
         yield TitleBar()
-        with Horizontal(id="start-top"):
-            with Vertical(id="packs-box") as packs:
-                packs.border_title = "Packs"
-                yield OptionList(id="pack-list")
-            with VerticalScroll(id="preview-box") as preview:
-                preview.border_title = "Preview"
-                yield Static(id="preview")
+        packs = OptionList(id="pack-list")
+        packs.border_title = "Packs"
+        yield packs
+        preview = TextPane(id="preview-box")
+        preview.border_title = "Preview"
+        yield preview
         with Horizontal(id="start-bottom"):
             with Vertical(id="form-box") as form:
                 form.border_title = "New session"
@@ -140,22 +145,21 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
                 topic.border_title = "Topic"
                 yield topic
                 yield Static(TOPIC_HINT, id="topic-message", classes="field-message")
-                with Horizontal(id="options-row"):
-                    model = Input(id="model")
-                    model.border_title = "Model"
-                    yield model
-                    budget = Input(id="budget")
-                    budget.border_title = "Budget USD"
-                    yield budget
-                    turns = Input(id="max-turns")
-                    turns.border_title = "Max turns"
-                    yield turns
-                    yield StartButton("Start", id="start-button", variant="primary")
+                model = Input(id="model")
+                model.border_title = "Model"
+                yield model
+                budget = Input(id="budget")
+                budget.border_title = "Budget USD"
+                yield budget
+                turns = Input(id="max-turns")
+                turns.border_title = "Max turns"
+                yield turns
+                yield StartButton("Start", id="start-button", variant="primary")
                 yield Static("", id="options-message", classes="field-message")
-            with Vertical(id="recent-box") as recent:
-                recent.border_title = "Recent sessions"
-                # The list (#recent-list) is mounted once the sessions are read.
-                yield Static("Loading…", id="recent-empty")
+            # Its text says how loading went; the list (#recent-list) is mounted in it after.
+            recent = Static("Loading…", id="recent-box")
+            recent.border_title = "Recent sessions"
+            yield recent
         yield KeyBar()
 
     def on_mount(self) -> None:
@@ -241,11 +245,10 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         info = self.packs[index]
         ready = self.packs_checked or info.path in self._loaded
         pack = self._pack(index) if ready else None
-        box = self.query_one("#preview-box", VerticalScroll)
-        box.border_title = Content(info.name)
-        box.border_subtitle = "built-in pack" if info.source == "builtin" else "user pack"
-        box.set_class(isinstance(pack, str), "-broken")
-        preview = self.query_one("#preview", Static)
+        preview = self.query_one("#preview-box", TextPane)
+        preview.border_title = Content(info.name)
+        preview.border_subtitle = "built-in pack" if info.source == "builtin" else "user pack"
+        preview.set_class(isinstance(pack, str), "-broken")
         budget = self.query_one("#budget", Input)
         turns = self.query_one("#max-turns", Input)
         if pack is None:
@@ -268,7 +271,7 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         model = self.query_one("#model", Input)
         model.placeholder = self._model_placeholder
         model.tooltip = self._model_note
-        box.scroll_home(animate=False)
+        preview.scroll_home(animate=False)
         self._validate_options()
 
     @on(OptionList.OptionHighlighted, "#pack-list")
@@ -296,7 +299,7 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
         from agents.store import Store, StoreError, default_db_path
         from tui.screens.sessions import newest_first
 
-        empty = self.query_one("#recent-empty", Static)
+        box = self.query_one("#recent-box", Static)
         try:
             store = await Store.open(self.db_path or default_db_path())
             try:
@@ -304,18 +307,18 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
             finally:
                 await store.close()
         except StoreError as exc:
-            empty.update(Content(str(exc)))
-            empty.add_class("-error")
+            box.update(Content(str(exc)))
+            box.add_class("-error")
             return
         self.recent = newest_first(rows)[:RECENT_LIMIT]
         recent = OptionList(*(Option(recent_prompt(row), id=row.id) for row in self.recent),
                             id="recent-list")
         recent.display = bool(self.recent)
-        await self.query_one("#recent-box", Vertical).mount(recent, before=empty)
+        await box.mount(recent)
         if self.recent:
             recent.highlighted = 0
-        empty.display = not self.recent
-        empty.update("No saved sessions yet.")
+        box.update("" if self.recent else "No saved sessions yet.")
+        box.set_class(bool(self.recent), "-listed")  # the list fills the box, to its border
 
     @on(OptionList.OptionSelected, "#recent-list")
     def _recent_chosen(self, event: OptionList.OptionSelected) -> None:

@@ -128,3 +128,4 @@ def recent_prompt(row: SessionRow) -> Text:
         style="dim",
     )
     return text
+
