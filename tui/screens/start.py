@@ -26,7 +26,6 @@ from textual.widgets.option_list import Option
 from agents.llm.models import choose_model
 from personas.catalog import PackEntry, list_entries
 from tui.background import import_in_thread, import_modules
-from tui.screens.choices import ReopenChoice, StartChoice
 from tui.screens.start_parts import (
     BUDGET_ERROR,
     MAX_TURNS_LIMIT,
@@ -51,6 +50,7 @@ if TYPE_CHECKING:
     from agents.store import SessionRow
     from personas.loader import PackInfo
     from personas.models import Pack
+    from tui.screens.choices import ReopenChoice, StartChoice  # noqa: F401 (in a string base)
 
 __all__ = [
     "BUDGET_ERROR",
@@ -65,7 +65,7 @@ __all__ = [
 ]
 
 
-class StartScreen(Screen[StartChoice | ReopenChoice]):
+class StartScreen(Screen["StartChoice | ReopenChoice"]):  # choices load when one is made
     """Pick a pack and a topic (dismiss with a StartChoice) or a recent session (ReopenChoice).
 
     ``db_path`` is the database of the recent sessions (None: the default one).
@@ -323,6 +323,8 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
     @on(OptionList.OptionSelected, "#recent-list")
     def _recent_chosen(self, event: OptionList.OptionSelected) -> None:
         if event.option_id is not None:
+            from tui.screens.choices import ReopenChoice
+
             self.dismiss(ReopenChoice(event.option_id))
 
     # -- the form --------------------------------------------------------------------------------
@@ -380,6 +382,8 @@ class StartScreen(Screen[StartChoice | ReopenChoice]):
             invalid[0].focus()
             return None
         model = self.query_one("#model", Input).value.strip() or None
+        from tui.screens.choices import StartChoice
+
         return StartChoice(self._pack_ref(info), topic, model, budget, turns)
 
     @on(Input.Submitted)
