@@ -12,7 +12,6 @@ from __future__ import annotations
 from rich.color import Color as RichColor
 from rich.color import ColorParseError
 from rich.console import Group, RenderableType
-from rich.markdown import Markdown as RichMarkdown
 from rich.style import Style
 from rich.text import Text
 from textual.app import ComposeResult
@@ -20,6 +19,7 @@ from textual.color import Color
 from textual.widget import Widget
 from textual.widgets import Static
 
+from tui.markdown_doc import MarkdownDoc
 from tui.widgets.streaming_markdown import StreamingMarkdown
 from tui.widgets.transcript_model import Entry
 
@@ -55,9 +55,9 @@ def header_text(entry: Entry, to_name: str | None = None) -> Text:
     return text
 
 
-def body_renderable(entry: Entry) -> RichMarkdown | Text:
+def body_renderable(entry: Entry) -> MarkdownDoc | Text:
     if entry.text.strip():
-        return RichMarkdown(entry.text)
+        return MarkdownDoc(entry.text)
     if entry.interrupted:
         return Text("(cut off before any text arrived)", style="dim italic")
     return Text("")
@@ -112,7 +112,7 @@ class MessageView(Widget):
         return header_text(self.entry, self._to_name)
 
     @property
-    def body(self) -> RichMarkdown | Text:
+    def body(self) -> MarkdownDoc | Text:
         """The body of a finished message as it is drawn."""
         return body_renderable(self.entry)
 

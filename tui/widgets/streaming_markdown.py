@@ -15,12 +15,13 @@ from __future__ import annotations
 import re
 
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.markdown import Markdown as RichMarkdown
 from rich.segment import Segment
 from rich.text import Text
 from textual.await_complete import AwaitComplete
 from textual.events import Mount
 from textual.widgets import Markdown
+
+from tui.markdown_doc import MarkdownDoc
 
 
 async def _done() -> None:
@@ -41,7 +42,7 @@ class _Drawn:
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         key = (options.max_width, console.style, options.justify, options.overflow)
         if key != self._key:
-            self._lines = console.render_lines(RichMarkdown(self.markdown), options, pad=False)
+            self._lines = console.render_lines(MarkdownDoc(self.markdown), options, pad=False)
             self._key = key
         new_line = Segment.line()
         for line in self._lines:
@@ -139,7 +140,7 @@ class StreamingMarkdown(Markdown):
             return ""
         done, tail = split_finished(source)
         if not done.strip() or not tail.strip():
-            return RichMarkdown(source)
+            return MarkdownDoc(source)
         if self._drawn is None or self._drawn.markdown != done:
             self._drawn = _Drawn(done)
-        return Group(self._drawn, Text(""), RichMarkdown(tail))
+        return Group(self._drawn, Text(""), MarkdownDoc(tail))
