@@ -40,6 +40,7 @@ from tui.screens.start_parts import (
     parse_budget,
     parse_max_turns,
     recent_prompt,
+    titled,
 )
 from tui.widgets.key_bar import KeyBar
 from tui.widgets.start_button import StartButton
@@ -132,34 +133,20 @@ class StartScreen(Screen["StartChoice | ReopenChoice"]):  # choices load when on
             self.update_classes({name: name == current for _, name in breakpoints})
         # The first frame styles, mounts and paints every widget here: hence grids, not rows.
         yield TitleBar()
-        packs = OptionList(id="pack-list")
-        packs.border_title = "Packs"
-        yield packs
-        preview = TextPane(id="preview-box")
-        preview.border_title = "Preview"
-        yield preview
+        yield titled(OptionList(id="pack-list"), "Packs")
+        yield titled(TextPane(id="preview-box"), "Preview")
         with Horizontal(id="start-bottom"):
-            with Vertical(id="form-box") as form:
-                form.border_title = "New session"
-                topic = Input(id="topic", placeholder="What should the group work on?")
-                topic.border_title = "Topic"
-                yield topic
+            with titled(Vertical(id="form-box"), "New session"):
+                yield titled(Input(id="topic", placeholder="What should the group work on?"),
+                             "Topic")
                 yield Static(TOPIC_HINT, id="topic-message", classes="field-message")
-                model = Input(id="model")
-                model.border_title = "Model"
-                yield model
-                budget = Input(id="budget")
-                budget.border_title = "Budget USD"
-                yield budget
-                turns = Input(id="max-turns")
-                turns.border_title = "Max turns"
-                yield turns
+                yield titled(Input(id="model"), "Model")
+                yield titled(Input(id="budget"), "Budget USD")
+                yield titled(Input(id="max-turns"), "Max turns")
                 yield StartButton("Start", id="start-button", variant="primary")
                 yield Static("", id="options-message", classes="field-message")
             # Its text says how loading went; the list (#recent-list) is mounted in it after.
-            recent = Static("Loading…", id="recent-box")
-            recent.border_title = "Recent sessions"
-            yield recent
+            yield titled(Static("Loading…", id="recent-box"), "Recent sessions")
         yield KeyBar()
 
     def on_mount(self) -> None:

@@ -4,7 +4,7 @@ the pack preview. Cheap to import (no pydantic, no store): the start screen is t
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from rich.color import Color, ColorParseError
 from rich.text import Text
@@ -12,6 +12,8 @@ from rich.text import Text
 from personas.catalog import PackEntry
 
 if TYPE_CHECKING:
+    from textual.widget import Widget
+
     from agents.store import SessionRow
     from personas.loader import PackInfo
     from personas.models import Pack
@@ -129,3 +131,12 @@ def recent_prompt(row: SessionRow) -> Text:
     )
     return text
 
+
+
+W = TypeVar("W", bound="Widget")
+
+
+def titled(widget: W, title: str) -> W:
+    """``widget`` with ``title`` in its top border."""
+    widget.border_title = title
+    return widget
