@@ -63,7 +63,6 @@ class Bridge:
         """Start a run (a new ``session.events()`` iteration)."""
         if self.running:
             raise RuntimeError("the session is already running")
-        heap.run_started()  # full collections wait for the ends of turns (see tui.heap)
         self.worker = self.owner.run_worker(
             self._pump(), name="engine", group="engine", exclusive=True, exit_on_error=False)
         return self.worker
@@ -83,6 +82,7 @@ class Bridge:
 
     async def _pump(self) -> None:
         error: str | None = None
+        heap.run_started()  # full collections wait for the ends of turns (see tui.heap)
         try:
             async for event in self.session.events():
                 if isinstance(event, TokenDelta):

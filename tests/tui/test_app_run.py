@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import subprocess
 import sys
 import textwrap
@@ -18,6 +19,7 @@ from tests.tui.app_helpers import (
     wait_main,
     wait_state,
 )
+from tui import heap
 from tui.widgets.message_view import MessageView
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,9 +28,13 @@ ROOT = Path(__file__).resolve().parents[2]
 async def test_a_chat_runs_and_every_pane_follows(tmp_path: Path,
                                                   scripted_server: ScriptedServer) -> None:
     app = make_app(tmp_path / "chat.db", scripted_server, max_turns=3)
+    threshold = gc.get_threshold()
     async with app.run_test(size=(120, 40)) as pilot:
         screen = await wait_state(pilot, app, "ended", timeout=60)
         await pilot.pause()
+        # The run held full collections back to its turns' ends; once over, they are as before.
+        await wait_for(pilot, lambda: not heap.running(), "the run to hand the collector back")
+        assert gc.get_threshold() == threshold
         entries = screen.transcript.model.entries
         speakers = [e.name for e in entries if e.kind == "message"]
         assert speakers == ["Maya, Review Chair", "Priya, Systems Architect",
