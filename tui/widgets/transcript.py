@@ -37,7 +37,7 @@ events, and whether more are older."""
 class Transcript(VerticalScroll, can_focus=True):
     """The chat transcript, virtualised; feed it engine events with :meth:`handle`."""
 
-    WINDOW: ClassVar[int] = 60
+    WINDOW: ClassVar[int] = 30
     """Entries kept mounted after any load or trim."""
     PAGE: ClassVar[int] = 20
     """Entries mounted per "load earlier/later" step."""
