@@ -139,7 +139,7 @@ async def test_the_earlier_marker_changes_without_arranging_the_screen_early() -
             await transcript.handle(message(i))
         await pilot.pause()
         earlier = transcript.query_one("#transcript-earlier", TranscriptMarker)
-        assert "5 earlier" in str(earlier.render())
+        await wait_for(pilot, lambda: "5 earlier" in str(earlier.render()), "the count")
         compositor = app.screen._compositor
         callers: list[str] = []
         original = compositor._arrange_root

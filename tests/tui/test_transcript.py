@@ -171,7 +171,8 @@ async def test_ten_thousand_messages_keep_the_mounted_widgets_bounded() -> None:
         assert len(transcript.query(MessageView)) == Transcript.WINDOW
         earlier = transcript.query_one("#transcript-earlier", Static)
         shown = f"{10_000 - Transcript.WINDOW:,} earlier"
-        assert earlier.display and shown in str(earlier.render())
+        assert earlier.display  # its count is written once the frame is laid out
+        await wait_for(pilot, lambda: shown in str(earlier.render()), "the earlier count")
 
         # Scrolling up to the top of the window loads the page before it, again and again.
         for page in range(1, 6):
@@ -217,7 +218,8 @@ async def test_new_messages_while_reading_history_do_not_grow_past_the_cap() -> 
         await pilot.pause()
         assert len(transcript.query(MessageView)) <= Transcript.MAX_MOUNTED
         later = transcript.query_one("#transcript-later", Static)
-        assert later.display and "newer" in str(later.render())
+        assert later.display  # its count is written once the frame is laid out
+        await wait_for(pilot, lambda: "newer" in str(later.render()), "the newer count")
         await transcript.show_latest()
         assert transcript.window[1] == 700
 
