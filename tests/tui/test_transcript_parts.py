@@ -140,14 +140,17 @@ def shown_text_of(rows: LineOptionList) -> str:
     return "\n".join(strip.text for strip in rows.render_lines(rows.size.region))
 
 
-def test_settle_freezes_what_is_alive_and_collects_before_settling_again() -> None:
-    class Node:
-        def __init__(self) -> None:
-            self.me = self
+class Cycle:
+    """An object in a reference cycle: only the cyclic collector frees it."""
 
+    def __init__(self) -> None:
+        self.me = self
+
+
+def test_settle_freezes_what_is_alive_and_collects_before_settling_again() -> None:
     gc.unfreeze()
     try:
-        cycle = Node()
+        cycle = Cycle()
         ref = weakref.ref(cycle)
         heap.settle()
         assert gc.get_freeze_count() > 0
@@ -161,21 +164,17 @@ def test_settle_freezes_what_is_alive_and_collects_before_settling_again() -> No
 
 
 def test_during_a_run_full_collections_wait_for_the_end_of_a_turn() -> None:
-    class Node:
-        def __init__(self) -> None:
-            self.me = self
-
     before = gc.get_threshold()
     gc.unfreeze()
     try:
         heap.run_started()
         assert heap.running() and gc.get_threshold()[:2] == before[:2]
         assert gc.get_threshold()[2] > 100_000  # no full collection in the middle of a turn
-        cycle = Node()
+        cycle = Cycle()
         ref = weakref.ref(cycle)
         del cycle
         gc.collect(1)  # what a young collection can do in the middle of a turn
-        kept = Node()
+        kept = Cycle()
         kept_ref = weakref.ref(kept)
         heap.turn_ended()  # the turn's garbage goes, what lives is frozen
         assert ref() is None and kept_ref() is not None
@@ -194,16 +193,12 @@ def test_during_a_run_full_collections_wait_for_the_end_of_a_turn() -> None:
 
 
 def test_every_few_turns_the_frozen_objects_are_collected_too() -> None:
-    class Node:
-        def __init__(self) -> None:
-            self.me = self
-
     gc.unfreeze()
     try:
         heap.run_started()
         while heap._turns % heap.TURNS_PER_SWEEP != heap.TURNS_PER_SWEEP - 2:
             heap.turn_ended()
-        old = Node()
+        old = Cycle()
         ref = weakref.ref(old)
         heap.turn_ended()  # frozen at this turn's end
         del old
