@@ -150,3 +150,32 @@ def test_the_first_frame_comes_before_litellm_is_imported(tmp_path: Path) -> Non
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["False", "ready", "True"]
+
+
+def test_start_up_objects_are_frozen_when_the_collector_comes_back(tmp_path: Path) -> None:
+    # The command line pauses the collector until the first frame; turning it back on must not
+    # leave everything start-up made for the next full collection to walk (tens of
+    # milliseconds right after the first frame): those objects are frozen first. A fresh
+    # interpreter, so no other test's heap is involved.
+    script = textwrap.dedent(f"""
+        import asyncio, gc, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        from tui.entry import pause_gc
+        pause_gc()
+        import tui.app
+        from pathlib import Path
+        app = tui.app.AgentChatApp(db_path=Path({str(tmp_path / "x.db")!r}))
+        async def main():
+            async with app.run_test() as pilot:
+                while not gc.isenabled():
+                    await pilot.pause(0.02)
+                print(gc.get_freeze_count(), sum(len(gc.get_objects(g)) for g in range(3)))
+                await app.action_quit()
+        asyncio.run(main())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    frozen, walked = (int(n) for n in done.stdout.split())
+    assert frozen > 50_000  # modules, styles and the start screen's widgets
+    assert walked < frozen // 10  # what a full collection would still have to walk
