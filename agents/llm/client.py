@@ -177,10 +177,8 @@ class LiteLLMClient:
                     if delta.content:
                         yield LLMChunk(text=delta.content)
                 if finish is not None and getattr(usage, "completion_tokens", None):
-                    # litellm hands over the finish and the usage once the provider's stream
-                    # has ended; asking it for more only makes it rebuild the whole reply from
-                    # its chunks (for callbacks this app does not use), holding up the event
-                    # loop while other replies stream.
+                    # litellm hands over the usage in a chunk of its own, made once the
+                    # provider's stream has ended: nothing comes after it.
                     break
         finally:
             aclose = getattr(response, "aclose", None)
