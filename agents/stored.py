@@ -8,7 +8,8 @@ ledger of the whole view (from the newest checkpoint's totals plus the usage aft
 whether older messages exist. :func:`stored_before` loads the page before a ``first_seq`` (the
 transcript scrolled up); calling it until ``has_older`` is False yields the whole view.
 :func:`stored_timeline` reads only the checkpoints and branch forks of a view (the timeline of a
-page's older part), without the messages.
+page's older part), without the messages; :func:`stored_steps` only the events that move the
+workflow graph (who was chosen to speak, delegated tasks, handoffs).
 """
 
 from __future__ import annotations
@@ -128,20 +129,46 @@ async def stored_tail(store: Store, session_id: str, branch_id: str, *,
     return page
 
 
+#: The event kinds that move the workflow graph (see ``tui.widgets.workflow_graphs.feed``).
+STEP_KINDS = ("turn_started", "moderator_decision", "task_updated", "handoff_occurred")
+
+
+async def _rows_upto(store: Store, session_id: str, branch_id: str, upto_seq: int | None,
+                     kinds: tuple[str, ...]) -> list[EventRow]:
+    """The view's rows of ``kinds`` with seq <= ``upto_seq``; read in slices, so that no one
+    hand-off holds the caller's event loop for long."""
+    if upto_seq is None:
+        return await store.events_after(session_id, branch_id, 0, None, kinds=kinds)
+    rows: list[EventRow] = []
+    for start in range(0, upto_seq, TIMELINE_SLICE):
+        rows += await store.events_after(session_id, branch_id, start,
+                                         min(start + TIMELINE_SLICE, upto_seq), kinds=kinds)
+    return rows
+
+
+async def stored_steps(store: Store, session_id: str, branch_id: str,
+                       upto_seq: int | None = None) -> list[Event]:
+    """The view's events that move the workflow graph (:data:`STEP_KINDS`), with seq <=
+    ``upto_seq``, in order: what :func:`stored_view` gives of them, without the messages."""
+    rows = await _rows_upto(store, session_id, branch_id, upto_seq, STEP_KINDS)
+    out: list[Event] = []
+    for count, row in enumerate(rows, 1):
+        event = to_event(row.kind, row.payload, session_id, row.branch_id)
+        if event is not None:
+            out.append(event)
+        if count % 2000 == 0:
+            await asyncio.sleep(0)  # let the caller's loop draw a frame
+    return out
+
+
 async def stored_timeline(store: Store, session_id: str, branch_id: str,
                           upto_seq: int | None = None) -> list[Event]:
     """The view's checkpoints (as :class:`CheckpointCreated`, with who spoke) and branch forks
     with seq <= ``upto_seq``, in order: what :func:`stored_view` gives of them, without reading
     the messages."""
     marks = await store.checkpoint_marks(session_id, branch_id, 0, upto_seq)
-    kinds = ("turn_started", "branch_forked")
-    if upto_seq is None:
-        rows = await store.events_after(session_id, branch_id, 0, None, kinds=kinds)
-    else:  # in slices, so that no one hand-off holds the caller's event loop for long
-        rows = []
-        for start in range(0, upto_seq, TIMELINE_SLICE):
-            rows += await store.events_after(session_id, branch_id, start,
-                                             min(start + TIMELINE_SLICE, upto_seq), kinds=kinds)
+    rows = await _rows_upto(store, session_id, branch_id, upto_seq,
+                            ("turn_started", "branch_forked"))
     speakers: dict[int, str] = {}
     out: list[tuple[int, int, Event]] = []
     for row in rows:

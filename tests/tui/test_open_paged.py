@@ -1,6 +1,7 @@
 """A long stored session opens on its newest page: the transcript loads older pages when scrolled
 to the top, the cost pane shows the whole branch's cost and the timeline fills in every turn
-after the first frame (and rolling back to an old turn works)."""
+after the first frame (and rolling back to an old turn works), and so do the workflow graph's
+counts."""
 
 from __future__ import annotations
 
@@ -14,12 +15,14 @@ from agents.events import Event, MessageCompleted, UsageRecorded
 from agents.session import RunOptions
 from agents.store import Store
 from agents.stored import stored_view
+from personas.loader import load_pack
 from tests.benchmarks import sessions
 from tests.tui.app_helpers import wait_for, wait_main
 from tui.app import AgentChatApp
 from tui.screens.fork_preview import ForkPreviewScreen
 from tui.screens.main import MainScreen
 from tui.widgets.message_view import MessageView
+from tui.widgets.workflow_graphs import feed, graph_for_pack
 
 TURNS = 150
 
@@ -133,3 +136,20 @@ async def test_the_timeline_lists_every_turn_and_rolls_back_to_an_old_one(
         assert forked.session.turn == 3 and forked.session.branch_id != old_branch
         assert [r.turn for r in forked.timeline_pane.rows if r.kind == "checkpoint"] == [
             0, 1, 2, 3]
+
+
+async def test_the_workflow_graph_counts_every_turn_not_only_the_page_shown(
+        long_session: tuple[Path, list[Event]]) -> None:
+    db, full = long_session
+    whole = graph_for_pack(load_pack("design-review"))  # the pack sessions.build uses
+    for event in full:
+        feed(whole, event)
+    assert sum(whole.counts.values()) == TURNS
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_main(pilot, app)
+        assert screen.transcript.has_older
+        await wait_for(pilot, lambda: screen.older_timeline is None, "the older steps")
+        graph = screen.workflow_pane.graph
+        assert graph.counts == whole.counts
+        assert (graph.turn, graph.last, graph.active) == (whole.turn, whole.last, whole.active)

@@ -118,6 +118,8 @@ class MainScreen(Screen[None]):
         self.shown = False
         """True once the stored history and the panes are on screen."""
         page = replay if isinstance(replay, StoredPage) else None
+        if page is not None and page.has_older:
+            self.workflow_pane.expect_older()  # its counts wait for the older steps
         feeds = [self.transcript.model.apply, *(pane.handle for pane in self.panes
                                                  if page is None or pane is not self.cost_pane)]
         for event in replay:  # before mounting: data only, no widget work per event

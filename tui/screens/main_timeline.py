@@ -48,22 +48,27 @@ class TimelineControl:
     # ------------------------------------------------------------------ older checkpoints
 
     def load_older(self) -> None:
-        """Fill in the checkpoints before the page shown (in a worker, after the first frame)."""
+        """Fill in the checkpoints before the page shown, and the workflow graph's counts (in a
+        worker, after the first frame)."""
         if self.screen.older_timeline is not None:
             self.screen.run_worker(self._load_older(self.screen.older_timeline),
                                    name="timeline", group="timeline", exclusive=True,
                                    exit_on_error=False)
 
     async def _load_older(self, upto_seq: int) -> None:
-        from agents.stored import stored_timeline
+        """The timeline's and the workflow graph's part before the page shown."""
+        from agents.stored import stored_steps, stored_timeline
 
-        session = self.screen.session
+        session, workflow = self.screen.session, self.screen.workflow_pane
         try:
             events = await stored_timeline(session.store, session.id, session.branch_id, upto_seq)
+            steps = await stored_steps(session.store, session.id, session.branch_id, upto_seq)
         except StoreError as exc:
+            workflow.stop_expecting()
             self._tell(f"Cannot read the timeline: {exc}", error=True)
             return
         self.screen.timeline_pane.prepend(events)
+        workflow.prepend(steps)
         self.screen.older_timeline = None
 
     # ------------------------------------------------------------------ the branch tree

@@ -78,6 +78,7 @@ class WorkflowPane(Widget):
         self.pack = pack
         self.graph = graph_for_pack(pack)
         self.compact = compact
+        self._since: list[Event] | None = None  # fed while the older steps are being read
 
     def height_budget(self) -> int | None:
         """How many lines the drawing may take before it is listed compactly (None: any)."""
@@ -108,11 +109,34 @@ class WorkflowPane(Widget):
 
     def handle(self, event: Event) -> None:
         if feed(self.graph, event):
+            if self._since is not None:
+                self._since.append(event)
             self.refresh(layout=True)
 
     def reset(self) -> None:
         self.graph = graph_for_pack(self.pack)
+        self._since = None
         self.refresh(layout=True)
+
+    def expect_older(self) -> None:
+        """What is fed from now on is the newest part of a view: :meth:`prepend` will put the
+        steps before it first (a reopened session shows only its newest page at first)."""
+        self._since = []
+
+    def prepend(self, older: list[Event]) -> None:
+        """The steps before what was fed since :meth:`expect_older` (see
+        :func:`agents.stored.stored_steps`): the graph is moved by them first, so its counts
+        cover the whole view."""
+        since, self._since = self._since or [], None
+        graph = graph_for_pack(self.pack)
+        for event in (*older, *since):
+            feed(graph, event)
+        self.graph = graph
+        self.refresh(layout=True)
+
+    def stop_expecting(self) -> None:
+        """The older steps will not come (they could not be read): stop keeping events."""
+        self._since = None
 
     @property
     def active(self) -> frozenset[str]:
