@@ -203,7 +203,8 @@ class Transcript(VerticalScroll, can_focus=True):
             if self._start == 0 and not await self._load_older():
                 return False
             keep = self._views[0] if self._views else None
-            offset = keep.virtual_region.y - self.scroll_y if keep else 0.0
+            was = keep.virtual_region.y if keep else 0
+            offset = was - self.scroll_y
             new_start = max(0, self._start - self.PAGE)
             widgets = [self._make(i) for i in range(new_start, self._start)]
             if self._views:
@@ -215,7 +216,7 @@ class Transcript(VerticalScroll, can_focus=True):
             await self._trim_bottom(len(self._views) - self.WINDOW)
             self._refresh_markers()
             if keep is not None:
-                self._keep_in_place(keep, offset)
+                self._keep_in_place(keep, offset, moved_from=was if widgets else None)
             return True
 
     async def load_later(self) -> bool:
@@ -225,16 +226,18 @@ class Transcript(VerticalScroll, can_focus=True):
             if self._end >= total:
                 return False
             keep = self._views[-1] if self._views else None
-            offset = keep.virtual_region.y - self.scroll_y if keep else 0.0
+            was = keep.virtual_region.y if keep else 0
+            offset = was - self.scroll_y
             new_end = min(total, self._end + self.PAGE)
             widgets = [self._make(i) for i in range(self._end, new_end)]
             await self.mount_all(widgets)
             self._views.extend(widgets)
             self._end = new_end
-            await self._trim_top(len(self._views) - self.WINDOW)
+            trimmed = len(self._views) - self.WINDOW
+            await self._trim_top(trimmed)
             self._refresh_markers()
             if keep is not None:
-                self._keep_in_place(keep, offset)
+                self._keep_in_place(keep, offset, moved_from=was if trimmed > 0 else None)
             return True
 
     # ------------------------------------------------------------------ actions
@@ -358,11 +361,19 @@ class Transcript(VerticalScroll, can_focus=True):
             if isinstance(node, Widget):
                 node._styles_cache.clear()
 
-    def _keep_in_place(self, widget: Widget, offset: float) -> None:
-        """After the next layout, scroll so ``widget`` is again ``offset`` rows from the top."""
+    def _keep_in_place(self, widget: Widget, offset: float, *, moved_from: int | None = None,
+                       tries: int = 10) -> None:
+        """After the next layout, scroll so ``widget`` is again ``offset`` rows from the top.
+
+        ``moved_from``: the widget's row before entries were mounted above it or unmounted
+        there, so it must have moved: while it has not, that layout has not happened yet (a
+        refresh can come first), and restoring then would scroll to the wrong row."""
 
         def restore() -> None:
             if not widget.is_attached:
+                return
+            if moved_from is not None and widget.virtual_region.y == moved_from and tries:
+                self._keep_in_place(widget, offset, moved_from=moved_from, tries=tries - 1)
                 return
             self._restoring = True
             try:
