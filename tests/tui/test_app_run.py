@@ -164,18 +164,26 @@ def test_start_up_objects_are_frozen_when_the_collector_comes_back(tmp_path: Pat
         pause_gc()
         import tui.app
         from pathlib import Path
-        app = tui.app.AgentChatApp(db_path=Path({str(tmp_path / "x.db")!r}))
+        seen = []
+        class App(tui.app.AgentChatApp):
+            def on_ready(self):
+                super().on_ready()  # the collector comes back here
+                seen.append((gc.isenabled(), gc.get_freeze_count(),
+                             sum(len(gc.get_objects(g)) for g in range(3))))
+        app = App(db_path=Path({str(tmp_path / "x.db")!r}), provider_loader=lambda: None)
         async def main():
             async with app.run_test() as pilot:
-                while not gc.isenabled():
+                while not seen:
                     await pilot.pause(0.02)
-                print(gc.get_freeze_count(), sum(len(gc.get_objects(g)) for g in range(3)))
                 await app.action_quit()
         asyncio.run(main())
+        print(*seen[0])
     """)
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                           timeout=120, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
-    frozen, walked = (int(n) for n in done.stdout.split())
+    enabled, frozen, walked = done.stdout.split()
+    frozen, walked = int(frozen), int(walked)
+    assert enabled == "True"
     assert frozen > 50_000  # modules, styles and the start screen's widgets
     assert walked < frozen // 10  # what a full collection would still have to walk
