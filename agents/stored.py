@@ -45,17 +45,36 @@ class StoredPage(list[Event]):
         return list(self)
 
 
-def _merge(session_id: str, rows: list[EventRow], marks: list[tuple[int, str, int, str]]
-           ) -> list[Event]:
+#: Rows turned into events between two chances for the caller's loop to draw a frame.
+CONVERT_SLICE = 2000
+
+
+async def _merge_async(session_id: str, rows: list[EventRow],
+                       marks: list[tuple[int, str, int, str]]) -> list[Event]:
+    """:func:`_merge`, converting the rows a slice at a time (a long page) so that the caller's
+    event loop is not held for the whole of it."""
+    events: list[tuple[int, Event | None]] = []
+    for start in range(0, len(rows), CONVERT_SLICE):
+        if start:
+            await asyncio.sleep(0)
+        events += [(row.seq, to_event(row.kind, row.payload, session_id, row.branch_id))
+                   for row in rows[start:start + CONVERT_SLICE]]
+    return _merge(session_id, rows, marks, events)
+
+
+def _merge(session_id: str, rows: list[EventRow], marks: list[tuple[int, str, int, str]],
+           converted: list[tuple[int, Event | None]] | None = None) -> list[Event]:
     speakers: dict[int, str] = {}
     out: list[tuple[int, int, Event]] = []
-    for row in rows:
-        event = to_event(row.kind, row.payload, session_id, row.branch_id)
+    if converted is None:
+        converted = [(row.seq, to_event(row.kind, row.payload, session_id, row.branch_id))
+                     for row in rows]
+    for seq, event in converted:
         if event is None:
             continue
         if isinstance(event, TurnStarted):
             speakers[event.turn] = ",".join(event.speakers)
-        out.append((row.seq, 0, event))
+        out.append((seq, 0, event))
     opener = next((row.agent for row in rows if row.agent and row.agent != "human"
                              and row.kind == "message_completed"), "")
     for seq, branch, turn, label in marks:
@@ -76,9 +95,19 @@ async def stored_view(store: Store, session_id: str, branch_id: str) -> list[Eve
     return _merge(session_id, rows, marks)
 
 
+#: The event kinds the transcript shows (see ``tui.widgets.transcript_model``): what an older
+#: page of it needs, without the usage, state and turn rows (over half of a long session's).
+TRANSCRIPT_KINDS = (
+    "session_started", "moderator_decision", "message_started", "message_completed",
+    "message_streaming", "patch_rejected", "branch_forked", "handoff_occurred", "task_updated",
+    "error_raised", "session_paused", "session_ended", "human_input_requested")
+
+
 async def stored_before(store: Store, session_id: str, branch_id: str, before_seq: int | None,
-                        *, messages: int = TAIL_MESSAGES, chars: int = TAIL_CHARS) -> StoredPage:
-    """The page of the view before ``before_seq`` (None: the newest page)."""
+                        *, messages: int = TAIL_MESSAGES, chars: int = TAIL_CHARS,
+                        kinds: tuple[str, ...] = ()) -> StoredPage:
+    """The page of the view before ``before_seq`` (None: the newest page). With ``kinds``,
+    only the events of those kinds, and no checkpoints."""
     upto = (before_seq - 1) if before_seq is not None else 2**32 - 1
     window = await store.newest_messages(session_id, branch_id, upto, min_chars=chars,
                                          min_rows=messages)
@@ -93,9 +122,9 @@ async def stored_before(store: Store, session_id: str, branch_id: str, before_se
         else:  # start at a turn's start, so its checkpoint finds who spoke
             first = min(first, await store.checkpoint_seq_before(
                 session_id, branch_id, first - 1) + 1)
-    rows = await store.events_after(session_id, branch_id, first - 1, upto)
-    marks = await store.checkpoint_marks(session_id, branch_id, first - 1, upto)
-    return StoredPage(_merge(session_id, rows, marks), first, first > 1)
+    rows = await store.events_after(session_id, branch_id, first - 1, upto, kinds=kinds)
+    marks = [] if kinds else await store.checkpoint_marks(session_id, branch_id, first - 1, upto)
+    return StoredPage(await _merge_async(session_id, rows, marks), first, first > 1)
 
 
 async def stored_tail(store: Store, session_id: str, branch_id: str, *,

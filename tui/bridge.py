@@ -157,6 +157,7 @@ class OlderPages:
             return [], False
         messages, chars = (2**31, 0) if everything else (stored.TAIL_MESSAGES, stored.TAIL_CHARS)
         page = await stored.stored_before(self.store, self.session_id, self.branch_id,
-                                          self.first_seq, messages=messages, chars=chars)
+                                          self.first_seq, messages=messages, chars=chars,
+                                          kinds=stored.TRANSCRIPT_KINDS)
         self.first_seq, self.has_older = page.first_seq, page.has_older
         return page.events, page.has_older

@@ -52,9 +52,11 @@ class StoreReads:
         self, session_id: str, branch_id: str, *, upto_seq: int | None = None
     ) -> list[EventRow]:
         """The branch's view (inherited events included), ordered by seq; empty if unknown."""
-        rows = await self._rows("events", lambda db, lay: views.events(
-            db, lay, session_id, branch_id, upto=upto_seq))
-        return [queries.event_row(r) for r in rows]
+        # Rows are decoded on the store's thread, so a long read leaves the caller's event
+        # loop free to draw (the two share the interpreter, but not one long stretch of it).
+        return await self._rows("events", lambda db, lay: [
+            queries.event_row(r) for r in views.events(db, lay, session_id, branch_id,
+                                                       upto=upto_seq)])
 
     async def events_after(self, session_id: str, branch_id: str, after_seq: int,
                            upto_seq: int | None = None, *, kinds: tuple[str, ...] = ()
@@ -67,11 +69,10 @@ class StoreReads:
                           if c is not None)
             if kinds and not codes:
                 return []
-            return views.events(db, lay, session_id, branch_id, after=after_seq, upto=upto_seq,
-                                kinds=codes)
+            return [queries.event_row(r) for r in views.events(
+                db, lay, session_id, branch_id, after=after_seq, upto=upto_seq, kinds=codes)]
 
-        rows = await self._rows("events", read)
-        return [queries.event_row(r) for r in rows]
+        return await self._rows("events", read)
 
     async def checkpoint_seq_before(self, session_id: str, branch_id: str, upto_seq: int) -> int:
         """The seq of the view's newest checkpoint at or before ``upto_seq`` (0 if none)."""
@@ -92,10 +93,10 @@ class StoreReads:
         """The view's newest messages with seq <= ``upto_seq`` and < ``before_seq`` (oldest
         first): enough to hold ``min_chars`` characters of payload and ``min_rows`` messages,
         or all there are."""
-        rows = await self._rows("messages", lambda db, lay: views.newest_messages(
-            db, lay, session_id, branch_id, upto_seq, min_chars=min_chars, min_rows=min_rows,
-            before=before_seq))
-        return [queries.event_row(r) for r in rows]
+        return await self._rows("messages", lambda db, lay: [
+            queries.event_row(r) for r in views.newest_messages(
+                db, lay, session_id, branch_id, upto_seq, min_chars=min_chars,
+                min_rows=min_rows, before=before_seq)])
 
     async def last_checkpoint(
         self, session_id: str, branch_id: str

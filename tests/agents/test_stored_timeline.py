@@ -5,7 +5,14 @@ from __future__ import annotations
 
 from agents.events import BranchForked, CheckpointCreated, Event, event_payload
 from agents.store import Store
-from agents.stored import STEP_KINDS, stored_before, stored_steps, stored_timeline, stored_view
+from agents.stored import (
+    STEP_KINDS,
+    TRANSCRIPT_KINDS,
+    stored_before,
+    stored_steps,
+    stored_timeline,
+    stored_view,
+)
 from tests.agents.test_stored import _build, _plain
 from tests.benchmarks import sessions
 
@@ -60,3 +67,16 @@ async def test_the_steps_before_a_page(store: Store) -> None:
     older = await stored_steps(store, sessions.SESSION_ID, main, page.first_seq - 1)
     full = _steps(await stored_view(store, sessions.SESSION_ID, main))
     assert older and _plain(older + _steps(page.events)) == _plain(full)
+
+
+async def test_a_page_of_the_transcripts_kinds_only(store: Store) -> None:
+    main = await _build(store, 30)
+    page = await stored_before(store, sessions.SESSION_ID, main, None, messages=5, chars=0)
+    whole = await stored_before(store, sessions.SESSION_ID, main, page.first_seq,
+                                messages=2**31, chars=0)
+    shown = await stored_before(store, sessions.SESSION_ID, main, page.first_seq,
+                                messages=2**31, chars=0, kinds=TRANSCRIPT_KINDS)
+    assert (shown.first_seq, shown.has_older) == (whole.first_seq, whole.has_older) == (1, False)
+    assert _plain(shown.events) == _plain([e for e in whole.events if e.kind in TRANSCRIPT_KINDS])
+    assert {e.kind for e in whole.events} - {e.kind for e in shown.events} >= {
+        "usage_recorded", "turn_started", "checkpoint_created"}

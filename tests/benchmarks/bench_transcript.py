@@ -6,7 +6,10 @@ grow in memory. The real app (``AgentChatApp`` reopening a stored session, headl
 * append: a finished message arrives (as the engine's event, through the main screen) → the first
   frame where it is mounted and the transcript is scrolled to the end;
 * memory: traced Python memory (``tracemalloc``) before and after appending 1,000 live messages
-  (after 500 more to warm Textual's caches), after a garbage collection, per 1,000 messages.
+  (after 500 more to warm Textual's caches), after a garbage collection, per 1,000 messages;
+* home: Home pressed in the transcript → the first frame showing the session's first entry
+  (every older page read and built), and the longest the event loop was held meanwhile (a timer
+  asking to run every 10 ms, how late it ran).
 
 The provider import (litellm, in a thread after the first frame) is stubbed out here so it does
 not compete for the CPU with what is measured; the startup benchmark covers it.
@@ -14,6 +17,7 @@ not compete for the CPU with what is measured; the startup benchmark covers it.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import tempfile
 import time
@@ -98,9 +102,48 @@ async def measure(db: Path, appends: int, warm: int, live: int) -> dict[str, Any
         gc.collect()
         after = tracemalloc.get_traced_memory()[0]
         tracemalloc.stop()
+        home_ms, stall_ms = await press_home(pilot, probe, screen)
         await app.action_quit()
     return {"open_ms": open_ms, "entries": entries, "append_ms": append_ms,
-            "mb_per_1000": (after - before) / 1e6 * 1000 / live}
+            "mb_per_1000": (after - before) / 1e6 * 1000 / live, "home_ms": home_ms,
+            "stall_ms": stall_ms}
+
+
+async def press_home(pilot: Any, probe: FrameProbe, screen: MainScreen) -> tuple[float, float]:
+    """Home in the transcript: ms to the first frame showing the first entry, and the longest
+    the event loop was held meanwhile."""
+    transcript = screen.transcript
+    transcript.focus()
+    await pilot.pause()
+    first: list[float] = []
+
+    def at_first(now: float) -> None:
+        views = transcript.views
+        if not first and not transcript.has_older and views and views[0].index == 0:
+            first.append(now)
+
+    late: list[float] = []
+    stop = asyncio.Event()
+
+    async def tick() -> None:
+        while not stop.is_set():
+            asked = time.perf_counter()
+            await asyncio.sleep(0.01)
+            late.append(time.perf_counter() - asked - 0.01)
+
+    probe.watchers.append(at_first)
+    ticker = asyncio.create_task(tick())
+    sent = time.perf_counter()
+    await pilot.press("home")
+    deadline = sent + 120
+    while not first and time.perf_counter() < deadline:
+        await asyncio.sleep(0.01)
+    stop.set()
+    await ticker
+    probe.watchers.remove(at_first)
+    if not first:
+        raise RuntimeError("Home did not show the first entry within 120 s")
+    return (first[0] - sent) * 1000, max(late, default=0.0) * 1000
 
 
 async def run(scale: Scale) -> list[Figure]:
@@ -123,4 +166,8 @@ async def run(scale: Scale) -> list[Figure]:
                 result["mb_per_1000"], 20.0, "MB"),
         info("transcript.append_p95_ms", "Transcript: append and scroll to the end (p95)",
              percentile(appends, 95), "ms"),
+        info("transcript.home_ms", f"Transcript: Home at {messages:,} messages to the first "
+             "entry on screen", result["home_ms"], "ms"),
+        info("transcript.home_stall_ms", "Transcript: longest the event loop was held "
+             "during Home", result["stall_ms"], "ms"),
     ]

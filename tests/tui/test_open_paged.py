@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 from textual.widgets import OptionList
 
+from agents import stored
 from agents.cost import CostLedger
-from agents.events import Event, MessageCompleted, UsageRecorded
+from agents.events import Event, MessageCompleted, ModeratorDecision, UsageRecorded
 from agents.session import RunOptions
 from agents.store import Store
 from agents.stored import stored_view
@@ -22,6 +23,7 @@ from tui.app import AgentChatApp
 from tui.screens.fork_preview import ForkPreviewScreen
 from tui.screens.main import MainScreen
 from tui.widgets.message_view import MessageView
+from tui.widgets.transcript import Transcript
 from tui.widgets.workflow_graphs import feed, graph_for_pack
 
 TURNS = 150
@@ -153,3 +155,24 @@ async def test_the_workflow_graph_counts_every_turn_not_only_the_page_shown(
         graph = screen.workflow_pane.graph
         assert graph.counts == whole.counts
         assert (graph.turn, graph.last, graph.active) == (whole.turn, whole.last, whole.active)
+
+
+async def test_home_builds_a_long_history_a_slice_at_a_time(
+        long_session: tuple[Path, list[Event]], monkeypatch: pytest.MonkeyPatch) -> None:
+    # Small slices, so that this history takes many of them (with the loop let go between).
+    monkeypatch.setattr(Transcript, "BUILD_SLICE", 7)
+    monkeypatch.setattr(stored, "CONVERT_SLICE", 5)
+    db, full = long_session
+    app = _app(db)
+    async with app.run_test(size=(120, 40)) as pilot:
+        screen = await wait_main(pilot, app)
+        transcript = screen.transcript
+        transcript.focus()
+        await pilot.press("home")
+        await wait_for(pilot, lambda: not transcript.has_older and transcript.window[0] == 0,
+                       "the first page")
+        entries = transcript.model.entries
+        assert [e.text for e in entries if e.kind == "message"] == _said(full)
+        decisions = [e for e in full if isinstance(e, ModeratorDecision)]
+        assert len([e for e in entries if e.kind == "decision"]) == len(decisions)
+        assert transcript.views[0].entry is entries[0]

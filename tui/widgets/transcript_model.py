@@ -98,10 +98,20 @@ class TranscriptModel:
     def prepend(self, events: Iterable[Event]) -> int:
         """Put the entries of ``events`` (an older page) before the current ones; how many.
         Every index moves up by that many (``prepended`` counts them)."""
-        older = TranscriptModel()
-        older._people, older._moderator = self._people, self._moderator
+        older = self.older()
         for event in events:
             older.apply(event)
+        return self.put_before(older)
+
+    def older(self) -> TranscriptModel:
+        """An empty model for the entries before these (same cast): fill it with ``apply``,
+        a little at a time if need be, then :meth:`put_before`."""
+        older = TranscriptModel()
+        older._people, older._moderator = self._people, self._moderator
+        return older
+
+    def put_before(self, older: TranscriptModel) -> int:
+        """Put ``older``'s entries (see :meth:`older`) before the current ones; how many."""
         count = len(older.entries)
         if count:
             self.entries[0:0] = older.entries
