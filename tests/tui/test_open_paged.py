@@ -22,8 +22,8 @@ from tests.tui.app_helpers import wait_for, wait_main
 from tui.app import AgentChatApp
 from tui.screens.fork_preview import ForkPreviewScreen
 from tui.screens.main import MainScreen
+from tui.widgets import transcript_model
 from tui.widgets.message_view import MessageView
-from tui.widgets.transcript import Transcript
 from tui.widgets.workflow_graphs import feed, graph_for_pack
 
 TURNS = 150
@@ -160,7 +160,7 @@ async def test_the_workflow_graph_counts_every_turn_not_only_the_page_shown(
 async def test_home_builds_a_long_history_a_slice_at_a_time(
         long_session: tuple[Path, list[Event]], monkeypatch: pytest.MonkeyPatch) -> None:
     # Small slices, so that this history takes many of them (with the loop let go between).
-    monkeypatch.setattr(Transcript, "BUILD_SLICE", 7)
+    monkeypatch.setattr(transcript_model, "BUILD_SLICE", 7)
     monkeypatch.setattr(stored, "CONVERT_SLICE", 5)
     db, full = long_session
     app = _app(db)

@@ -43,8 +43,6 @@ class Transcript(VerticalScroll, can_focus=True):
     """Entries mounted per "load earlier/later" step."""
     MAX_MOUNTED: ClassVar[int] = WINDOW + PAGE
     """Hard cap: while the user reads history, new entries stop mounting past this."""
-    BUILD_SLICE: ClassVar[int] = 2000
-    """Stored events turned into entries between two chances for the screen to draw."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("up", "scroll_up", "Scroll up", show=False, id="transcript.up"),
@@ -141,12 +139,7 @@ class Transcript(VerticalScroll, can_focus=True):
                 return 0
             if not more:
                 self._older = loader = None
-            older = self.model.older()
-            for count, event in enumerate(events, 1):
-                older.apply(event)
-                if count % self.BUILD_SLICE == 0:
-                    await asyncio.sleep(0)  # a long history: let frames through meanwhile
-            added = self.model.put_before(older)
+            added = await self.model.prepend_gradually(events)
             self._start += added
             self._end += added
             for widget in self._views:

@@ -4,7 +4,8 @@ decisions, errors, notices). No widgets here, so thousands of entries cost almos
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import asyncio
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -31,6 +32,10 @@ from agents.events import (
 from personas.models import Pack
 
 EntryKind = Literal["message", "decision", "error", "notice"]
+
+#: Stored events turned into entries between two chances for the screen to draw (see
+#: :meth:`TranscriptModel.prepend_gradually`).
+BUILD_SLICE = 2000
 
 END_REASONS = {
     "goal_met": "the moderator closed it",
@@ -101,6 +106,17 @@ class TranscriptModel:
         older = self.older()
         for event in events:
             older.apply(event)
+        return self.put_before(older)
+
+    async def prepend_gradually(self, events: Sequence[Event]) -> int:
+        """:meth:`prepend`, building the entries :data:`BUILD_SLICE` events at a time with
+        the event loop let go between (a long history: frames and keys go on meanwhile); they
+        are put in at once at the end."""
+        older = self.older()
+        for count, event in enumerate(events, 1):
+            older.apply(event)
+            if count % BUILD_SLICE == 0:
+                await asyncio.sleep(0)
         return self.put_before(older)
 
     def older(self) -> TranscriptModel:
