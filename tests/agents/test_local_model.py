@@ -344,3 +344,33 @@ async def test_measure_local_model_reports_speed(litellm: ModuleType) -> None:
     assert numbers["tokens_per_s"] > 0
     assert 1 <= numbers["completion_tokens"] <= 16
     assert numbers["prompt_tokens"] > 5
+
+
+OPENING = [
+    {"role": "system", "content": "You are Maya, Review Chair (moderator) in a group chat. "
+                                  "Run a focused design review."},
+    {"role": "user", "content": "Topic: Should we cache the orders API?\n\nConversation so "
+                                "far:\n(nobody has spoken yet)\n\nOpen the meeting on: Should "
+                                "we cache the orders API? Give a short agenda."},
+]
+
+
+async def test_free_text_does_not_loop_on_a_line_of_its_prompt(litellm: ModuleType) -> None:
+    # Greedy, so the same every time: without a repeat penalty this answer is one line of the
+    # prompt ("(no one has spoken yet)") seventeen times over.
+    response = await litellm.acompletion(model=BUNDLED_MODEL, messages=OPENING, temperature=0,
+                                         max_tokens=160, seed=1)
+    lines = [line.strip() for line in response.choices[0].message.content.splitlines()
+             if line.strip()]
+    assert lines and max(lines.count(line) for line in lines) <= 2
+    join_workers()
+
+
+def test_the_repeat_penalty_is_for_free_text_the_request_left_to_us() -> None:
+    from agents.llm.local_engine import TEXT_REPEAT_PENALTY, _llama_options
+
+    assert _llama_options({})["repeat_penalty"] == TEXT_REPEAT_PENALTY > 1
+    json_answer = {"response_format": {"type": "json_object"}}
+    assert "repeat_penalty" not in _llama_options(json_answer)
+    assert "repeat_penalty" not in _llama_options({"frequency_penalty": 0.5})
+    assert _llama_options({"frequency_penalty": 0.5})["frequency_penalty"] == 0.5
