@@ -49,26 +49,22 @@ class StoredPage(list[Event]):
 CONVERT_SLICE = 2000
 
 
-async def _merge_async(session_id: str, rows: list[EventRow],
-                       marks: list[tuple[int, str, int, str]]) -> list[Event]:
-    """:func:`_merge`, converting the rows a slice at a time (a long page) so that the caller's
-    event loop is not held for the whole of it."""
+async def _converted(session_id: str, rows: list[EventRow]) -> list[tuple[int, Event | None]]:
+    """(seq, typed event or None) of each row, a slice at a time (a long page) so that the
+    caller's event loop is not held for the whole of it."""
     events: list[tuple[int, Event | None]] = []
     for start in range(0, len(rows), CONVERT_SLICE):
         if start:
             await asyncio.sleep(0)
         events += [(row.seq, to_event(row.kind, row.payload, session_id, row.branch_id))
                    for row in rows[start:start + CONVERT_SLICE]]
-    return _merge(session_id, rows, marks, events)
+    return events
 
 
 def _merge(session_id: str, rows: list[EventRow], marks: list[tuple[int, str, int, str]],
-           converted: list[tuple[int, Event | None]] | None = None) -> list[Event]:
+           converted: list[tuple[int, Event | None]]) -> list[Event]:
     speakers: dict[int, str] = {}
     out: list[tuple[int, int, Event]] = []
-    if converted is None:
-        converted = [(row.seq, to_event(row.kind, row.payload, session_id, row.branch_id))
-                     for row in rows]
     for seq, event in converted:
         if event is None:
             continue
@@ -92,7 +88,7 @@ async def stored_view(store: Store, session_id: str, branch_id: str) -> list[Eve
     back as :class:`CheckpointCreated` events after the event whose seq they point at."""
     rows = await store.events(session_id, branch_id)
     marks = await store.checkpoint_marks(session_id, branch_id, 0)
-    return _merge(session_id, rows, marks)
+    return _merge(session_id, rows, marks, await _converted(session_id, rows))
 
 
 #: The event kinds the transcript shows (see ``tui.widgets.transcript_model``): what an older
@@ -124,7 +120,8 @@ async def stored_before(store: Store, session_id: str, branch_id: str, before_se
                 session_id, branch_id, first - 1) + 1)
     rows = await store.events_after(session_id, branch_id, first - 1, upto, kinds=kinds)
     marks = [] if kinds else await store.checkpoint_marks(session_id, branch_id, first - 1, upto)
-    return StoredPage(await _merge_async(session_id, rows, marks), first, first > 1)
+    events = _merge(session_id, rows, marks, await _converted(session_id, rows))
+    return StoredPage(events, first, first > 1)
 
 
 async def stored_tail(store: Store, session_id: str, branch_id: str, *,
@@ -180,14 +177,7 @@ async def stored_steps(store: Store, session_id: str, branch_id: str,
     """The view's events that move the workflow graph (:data:`STEP_KINDS`), with seq <=
     ``upto_seq``, in order: what :func:`stored_view` gives of them, without the messages."""
     rows = await _rows_upto(store, session_id, branch_id, upto_seq, STEP_KINDS)
-    out: list[Event] = []
-    for count, row in enumerate(rows, 1):
-        event = to_event(row.kind, row.payload, session_id, row.branch_id)
-        if event is not None:
-            out.append(event)
-        if count % 2000 == 0:
-            await asyncio.sleep(0)  # let the caller's loop draw a frame
-    return out
+    return [event for _, event in await _converted(session_id, rows) if event is not None]
 
 
 async def stored_timeline(store: Store, session_id: str, branch_id: str,
@@ -219,7 +209,7 @@ async def stored_timeline(store: Store, session_id: str, branch_id: str,
         speaker = speakers.get(turn) or (opener if turn == 0 else "")
         out.append((seq, 1, CheckpointCreated(session_id=session_id, branch_id=branch, turn=turn,
                                               seq=seq, speaker=speaker, summary=label)))
-        if count % 2000 == 0:
+        if count % CONVERT_SLICE == 0:
             await asyncio.sleep(0)  # let the caller's loop draw a frame
     out.sort(key=lambda item: (item[0], item[1]))
     return [event for _, _, event in out]
