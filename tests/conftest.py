@@ -64,13 +64,11 @@ def scripted_server() -> Iterator[ScriptedServer]:
 
 @pytest.fixture(scope="session")
 def litellm_module() -> ModuleType:
-    """litellm, imported once per session (~3-5 s) with the offline price map and no .env."""
-    os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
-    os.environ["LITELLM_MODE"] = "PRODUCTION"
-    import litellm
+    """litellm, imported once per session (~3-5 s) and configured as the app configures it
+    (offline price map, no .env, its own HTTP handler for OpenAI-style providers)."""
+    from agents.llm.setup import load_litellm
 
-    litellm.suppress_debug_info = True
-    return litellm
+    return load_litellm()
 
 
 @pytest.fixture

@@ -7,11 +7,14 @@ import os
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Protocol
 
+from agents.llm.chunks import LLMChunk, ToolCall
 from agents.llm.errors import LLMError, classify_error
 from agents.llm.setup import litellm_module
+
+__all__ = ["LLMChunk", "LLMClient", "LLMRequest", "LiteLLMClient", "RetryPolicy", "ToolCall"]
 
 
 @dataclass(frozen=True)
@@ -27,23 +30,6 @@ class LLMRequest:
     #: False when the answer is only wanted whole (a decision): one call without streaming,
     #: which costs litellm far less than a stream (no per-chunk objects, no rebuilt answer).
     stream: bool = True
-
-
-@dataclass
-class ToolCall:
-    name: str
-    arguments: str
-
-
-@dataclass
-class LLMChunk:
-    """A piece of a streamed answer. The last chunk carries usage and the finish reason."""
-
-    text: str = ""
-    tool_calls: list[ToolCall] = field(default_factory=list)
-    prompt_tokens: int | None = None
-    completion_tokens: int | None = None
-    finish_reason: str | None = None
 
 
 class LLMClient(Protocol):
@@ -156,6 +142,16 @@ class LiteLLMClient:
         if not request.stream:
             for chunk in _whole_answer(response):
                 yield chunk
+            return
+        from agents.llm import wire  # imports httpx: only once litellm (which needs it) is in
+
+        http = wire.plain_openai_response(response)
+        if http is not None:  # read straight off the wire: see agents.llm.wire
+            try:
+                async for chunk in wire.read_openai_stream(http, request.model):
+                    yield chunk
+            finally:
+                await response.aclose()
             return
         tools: dict[int, ToolCall] = {}
         finish: str | None = None

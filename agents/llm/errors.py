@@ -85,27 +85,14 @@ def classify_error(exc: Exception, model: str) -> LLMError:
     status = status if isinstance(status, int) else None
     names = {cls.__name__ for cls in type(exc).__mro__}
     text = str(exc)
-    if "context_length_exceeded" in text or "context window" in text.lower():
-        names.add("ContextWindowExceededError")
-    if "Connection error" in text or "Connection refused" in text:
+    if "Connection error" in text or "Connection refused" in text or _never_connected(exc):
         names = {"APIConnectionError"}  # litellm reports a refused connection as a 500
-    for name, kind, retryable, template in _KINDS:
-        if name in names:
-            return LLMError(
-                kind,
-                template.format(model=model) + ".",
-                retryable=retryable,
-                retry_after_s=_retry_after(exc) if retryable else None,
-                status=status,
-            )
-    if status is not None and (status in (408, 429) or status >= 500):
-        return LLMError(
-            "server_error",
-            f"{model}'s provider answered with HTTP {status}.",
-            retryable=True,
-            retry_after_s=_retry_after(exc),
-            status=status,
-        )
+    if status is not None and 200 <= status < 300:  # answered, but the answer could not be read
+        return LLMError("bad_response", f"{model}'s provider sent an answer that is not valid "
+                        "JSON.", retryable=True, status=status)
+    known = _from_names(names, status, text, model, exc)
+    if known is not None:
+        return known
     if isinstance(exc, (ConnectionError, OSError, TimeoutError)):
         return LLMError("connection", f"cannot reach {model}'s provider ({type(exc).__name__}).",
                         retryable=True)
@@ -114,3 +101,59 @@ def classify_error(exc: Exception, model: str) -> LLMError:
     first_line = redact(text.strip().splitlines()[0][:200]) if text.strip() else (
         type(exc).__name__)
     return LLMError("unknown", f"{model} failed: {first_line}.", status=status)
+
+
+_CONNECT_FAILURES = {"ConnectError", "ClientConnectorError", "ConnectionRefusedError"}
+
+
+def _never_connected(exc: BaseException) -> bool:
+    """Whether the call failed to connect at all (somewhere in the chain of causes)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if _CONNECT_FAILURES & {cls.__name__ for cls in type(seen).__mro__}:
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+#: The exception litellm raises for an HTTP status, for an error a provider reports in a stream.
+_STATUS_NAMES = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
+                 404: "NotFoundError", 408: "Timeout", 429: "RateLimitError",
+                 500: "InternalServerError", 502: "BadGatewayError",
+                 503: "ServiceUnavailableError"}
+
+
+def error_for_status(status: int, text: str, model: str) -> LLMError:
+    """The LLMError for an error a provider reported with ``status`` (HTTP or in-stream)."""
+    names = {_STATUS_NAMES[status]} if status in _STATUS_NAMES else set()
+    known = _from_names(names, status, text, model, None)
+    if known is not None:
+        return known
+    return LLMError("unknown", f"{model}'s provider reported an error (HTTP {status}).",
+                    status=status)
+
+
+def _from_names(names: set[str], status: int | None, text: str, model: str,
+                exc: Exception | None) -> LLMError | None:
+    if "context_length_exceeded" in text or "context window" in text.lower():
+        names = names | {"ContextWindowExceededError"}
+    for name, kind, retryable, template in _KINDS:
+        if name in names:
+            return LLMError(
+                kind,
+                template.format(model=model) + ".",
+                retryable=retryable,
+                retry_after_s=_retry_after(exc) if retryable and exc is not None else None,
+                status=status,
+            )
+    if status is not None and (status in (408, 429) or status >= 500):
+        return LLMError(
+            "server_error",
+            f"{model}'s provider answered with HTTP {status}.",
+            retryable=True,
+            retry_after_s=_retry_after(exc) if exc is not None else None,
+            status=status,
+        )
+    return None

@@ -22,6 +22,11 @@ def load_litellm() -> ModuleType:
         os.environ["LITELLM_LOCAL_MODEL_COST_MAP"] = "True"
         os.environ.setdefault("LITELLM_LOG", "ERROR")
         os.environ.setdefault("LITELLM_MODE", "PRODUCTION")  # DEV mode would read a .env file
+        # OpenAI-style providers through litellm's own HTTP handler rather than the OpenAI SDK:
+        # ~2.5 ms less per call. Its stream iterator is lenient (it skips a chunk that is not
+        # JSON, and ends a reply at any "[DONE]" in its text), so those streams are read by
+        # agents.llm.wire instead. Set it to "false" to go back to the SDK.
+        os.environ.setdefault("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "true")
         import litellm
 
         litellm.suppress_debug_info = True

@@ -110,7 +110,6 @@ ERROR_CASES: list[tuple[str, Reply, str, dict[str, Any]]] = [
     ("401", Error.auth(), "AuthenticationError", {}),
     ("400-context", Error.context_length(), "ContextWindowExceededError", {}),
     ("drop", Drop(after_chunks=2), "MidStreamFallbackError", {}),
-    ("malformed", Malformed(), "MidStreamFallbackError", {}),
     ("hang", Hang(30), "Timeout", {"timeout": 0.3}),
 ]
 
@@ -134,7 +133,7 @@ async def test_streamed_error_kinds_map_to_litellm_exceptions(
 
 NON_STREAM_CASES: list[tuple[str, Reply, str]] = [
     ("drop", Drop(), "InternalServerError"),
-    ("malformed", Malformed(), "InternalServerError"),
+    ("malformed", Malformed(), "APIError"),  # with status_code 200: see agents.llm.errors
     ("hang", Hang(30), "Timeout"),
 ]
 
@@ -147,6 +146,22 @@ async def test_non_stream_failures_map_to_litellm_exceptions(
     scripted_server.script(reply)
     with pytest.raises(getattr(litellm_module, exception)):
         await _call(litellm_module, scripted_server, stream=False, timeout=0.3)
+
+
+@pytest.mark.parametrize(("reply", "said"), [
+    (Malformed(after_chunks=2, content="Half a reply"), "Half a r"),
+    (Text("Step one [DONE] step two.", chunk_size=8), "Step onestep two."),
+], ids=["malformed", "done-in-text"])
+async def test_litellm_reads_a_broken_plain_stream_as_a_complete_reply(
+    litellm_module: ModuleType, scripted_server: ScriptedServer, reply: Reply, said: str,
+) -> None:
+    """Why agents.llm.wire reads plain OpenAI streams itself: litellm's iterator for them skips a
+    chunk that is not JSON and takes any chunk with "[DONE]" in it for the end, and the reply
+    still finishes with "stop"."""
+    scripted_server.script(reply)
+    text, chunks = await _collect(await _call(litellm_module, scripted_server))
+    assert text == said
+    assert "stop" in [c.choices[0].finish_reason for c in chunks if c.choices]
 
 
 async def test_drop_delivers_the_first_chunks_before_failing(

@@ -18,6 +18,7 @@ from .replies import (
     Drop,
     Error,
     Hang,
+    RawStream,
     Reply,
     Text,
     ToolCall,
@@ -122,6 +123,14 @@ class _Handler(BaseHTTPRequestHandler):
             reply = Text(reply.content, finish_reason="content_filter")
         if isinstance(reply, Error):
             self._send_error(reply)
+        elif isinstance(reply, RawStream):
+            self.send_response(200)
+            self.send_header("Content-Type", reply.content_type)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for line in reply.lines:
+                self._write_chunk(line.encode() + b"\n\n")
+            self._write_chunk(b"")
         elif isinstance(reply, Text | ToolCall):
             if isinstance(reply, Text) and not self.owner._sleep(reply.first_byte_delay_s):
                 raise _Abort

@@ -20,6 +20,7 @@ __all__ = [
     "Error",
     "Hang",
     "Malformed",
+    "RawStream",
     "Reply",
     "Responder",
     "Text",
@@ -124,6 +125,16 @@ class Malformed:
 
 
 @dataclass(frozen=True)
+class RawStream:
+    """A 200 answer whose body is ``lines`` as written (each gets a blank line after it, as an
+    event does), under ``content_type``; the body then ends cleanly. For wire-level faults:
+    an error event, a stream that stops without finishing, SSE comments, a wrong content type."""
+
+    lines: tuple[str, ...]
+    content_type: str = "text/event-stream"
+
+
+@dataclass(frozen=True)
 class Hang:
     """Wait ``seconds`` (cut short when the server stops), then answer with ``then``."""
 
@@ -138,7 +149,7 @@ class ContentFilter:
     content: str = ""
 
 
-Reply = Text | ToolCall | Error | Drop | Malformed | Hang | ContentFilter
+Reply = Text | ToolCall | Error | Drop | Malformed | RawStream | Hang | ContentFilter
 Responder = Callable[[dict[str, Any]], Reply]
 
 

@@ -1,0 +1,153 @@
+"""Plain OpenAI-format streams are read off the wire (agents.llm.wire), strictly: the real
+LiteLLMClient and litellm over HTTP to the scripted server."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from agents.llm.client import LiteLLMClient, LLMChunk, LLMRequest, RetryPolicy
+from agents.llm.errors import LLMError
+from agents.llm.setup import litellm_module
+from agents.llm.wire import plain_openai_response
+from tests.support.openai_server import ScriptedServer
+from tests.support.replies import Malformed, RawStream, Reply, Text, ToolCall
+
+MESSAGES = [{"role": "user", "content": "Pick a queue."}]
+ONE_TRY = RetryPolicy(attempts=1)
+
+
+def request(server: ScriptedServer) -> LLMRequest:
+    return LLMRequest(model="openai/test-model", messages=MESSAGES, api_base=server.url)
+
+
+async def chunks_of(server: ScriptedServer, retry: RetryPolicy = ONE_TRY) -> list[LLMChunk]:
+    return [chunk async for chunk in LiteLLMClient(retry=retry).stream(request(server))]
+
+
+def chunk(delta: dict[str, object], finish: str | None = None) -> str:
+    return "data: " + json.dumps({"id": "c1", "object": "chat.completion.chunk", "created": 0,
+                                  "model": "test-model", "choices": [
+                                      {"index": 0, "delta": delta, "finish_reason": finish}]})
+
+
+async def test_a_plain_openai_stream_is_read_off_the_wire(scripted_server: ScriptedServer) -> None:
+    litellm = await litellm_module()
+    scripted_server.script(Text("Use SQS."))
+    kwargs = LiteLLMClient().completion_kwargs(request(scripted_server))
+    response = await litellm.acompletion(**kwargs)
+    try:
+        assert plain_openai_response(response) is not None  # else the client reads via litellm
+    finally:
+        await response.aclose()
+
+
+async def test_text_then_usage_and_finish(scripted_server: ScriptedServer) -> None:
+    scripted_server.script(Text("The first step is a walking skeleton.", prompt_tokens=42,
+                                completion_tokens=9, chunk_size=5))
+    chunks = await chunks_of(scripted_server)
+    assert "".join(c.text for c in chunks) == "The first step is a walking skeleton."
+    assert len(chunks) == 9  # eight pieces of text as they came, then the last chunk
+    last = chunks[-1]
+    assert (last.text, last.prompt_tokens, last.completion_tokens, last.finish_reason) == (
+        "", 42, 9, "stop")
+    assert scripted_server.chat_bodies[0]["stream_options"] == {"include_usage": True}
+
+
+async def test_done_inside_the_text_is_text(scripted_server: ScriptedServer) -> None:
+    scripted_server.script(Text("Step one [DONE] step two.", chunk_size=8))
+    chunks = await chunks_of(scripted_server)
+    assert "".join(c.text for c in chunks) == "Step one [DONE] step two."
+    assert chunks[-1].finish_reason == "stop"
+
+
+async def test_tool_calls_are_assembled(scripted_server: ScriptedServer) -> None:
+    arguments = {"title": "Write the store migrations", "owner": "ada"}
+    scripted_server.script(ToolCall("add_action_item", arguments, content="On it.", chunk_size=6))
+    chunks = await chunks_of(scripted_server)
+    last = chunks[-1]
+    assert "".join(c.text for c in chunks) == "On it."
+    assert last.finish_reason == "tool_calls"
+    assert [(c.name, json.loads(c.arguments)) for c in last.tool_calls] == [
+        ("add_action_item", arguments)]
+
+
+async def test_comments_and_blank_events_are_skipped(scripted_server: ScriptedServer) -> None:
+    scripted_server.script(RawStream((": keep-alive", chunk({"content": "Hi"}), "data: ",
+                                      chunk({}, "stop"), "data: [DONE]")))
+    chunks = await chunks_of(scripted_server)
+    assert [(c.text, c.finish_reason) for c in chunks] == [("Hi", None), ("", "stop")]
+    assert chunks[-1].prompt_tokens is None  # no usage sent: the engine estimates it
+
+
+async def test_a_chunk_that_is_not_json_breaks_the_answer(scripted_server: ScriptedServer) -> None:
+    scripted_server.script(Malformed(after_chunks=2, content="Half a reply"))
+    received: list[str] = []
+    with pytest.raises(LLMError) as caught:
+        async for piece in LiteLLMClient(retry=ONE_TRY).stream(request(scripted_server)):
+            received.append(piece.text)
+    assert "".join(received) == "Half a r"
+    assert caught.value.kind == "dropped" and caught.value.retryable
+    assert str(caught.value) == ("the connection to openai/test-model dropped in the middle of "
+                                 "its answer (it sent a chunk that is not JSON).")
+
+
+@pytest.mark.parametrize(("lines", "kind", "retryable"), [
+    ((chunk({"content": "Hi"}), 'data: {"error": {"message": "Overloaded", "code": 503}}'),
+     "unavailable", True),
+    (('data: {"error": {"message": "This model\'s maximum context length is 8192 tokens '
+      '(context_length_exceeded)", "code": 400}}',), "context_window", False),
+    (("event: error", 'data: {"error": "boom"}'), "server_error", True),
+], ids=["503", "context-window", "bare-error"])
+async def test_an_error_reported_in_the_stream_is_classified(
+    scripted_server: ScriptedServer, lines: tuple[str, ...], kind: str, retryable: bool,
+) -> None:
+    scripted_server.script(RawStream(lines))
+    with pytest.raises(LLMError) as caught:
+        await chunks_of(scripted_server)
+    assert (caught.value.kind, caught.value.retryable) == (kind, retryable)
+    assert "openai/test-model" in str(caught.value)
+
+
+async def test_a_stream_that_stops_without_finishing_is_dropped(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.script(RawStream((chunk({"content": "Half"}),)))
+    with pytest.raises(LLMError) as caught:
+        await chunks_of(scripted_server)
+    assert caught.value.kind == "dropped"
+
+
+async def test_an_answer_that_is_not_an_event_stream_is_said_so(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.script(RawStream(('{"choices": []}',), content_type="application/json"))
+    with pytest.raises(LLMError) as caught:
+        await chunks_of(scripted_server)
+    assert caught.value.kind == "bad_response" and not caught.value.retryable
+    assert "'application/json', not an event stream" in str(caught.value)
+
+
+@pytest.mark.parametrize("fault", [Malformed(after_chunks=0),
+                                   RawStream(('data: {"error": {"code": 502}}',))],
+                         ids=["malformed", "502"])
+async def test_a_break_before_any_text_is_retried(
+    scripted_server: ScriptedServer, fault: Reply,
+) -> None:
+    scripted_server.script(fault, Text("Second time lucky."))
+    retry = RetryPolicy(attempts=2, base_delay_s=0.01, max_delay_s=0.01)
+    chunks = await chunks_of(scripted_server, retry)
+    assert "".join(c.text for c in chunks) == "Second time lucky."
+    assert len(scripted_server.chat_bodies) == 2
+
+
+async def test_a_whole_answer_that_is_not_json_is_retryable(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.script(Malformed())
+    whole = LLMRequest(model="openai/test-model", messages=MESSAGES, api_base=scripted_server.url,
+                       stream=False)
+    with pytest.raises(LLMError) as caught:
+        [c async for c in LiteLLMClient(retry=ONE_TRY).stream(whole)]
+    assert caught.value.kind == "bad_response" and caught.value.retryable
