@@ -63,19 +63,19 @@ async def read_openai_stream(response: httpx.Response, model: str) -> AsyncItera
             chunk = _parse(data, model)
             if event.event == "error" or chunk.get("error"):
                 raise _reported_error(chunk, model)
-            for choice in chunk.get("choices") or ():
-                if not isinstance(choice, dict):
-                    raise _dropped(model, "it sent a chunk that is not a chat completion")
-                delta = choice.get("delta") or {}
+            for choice in _dicts(chunk.get("choices"), model):
+                delta = _dict(choice.get("delta"), model)
                 finish = choice.get("finish_reason") or finish
-                for call in delta.get("tool_calls") or ():
-                    slot = tools.setdefault(call.get("index") or 0, ToolCall(name="", arguments=""))
-                    function = call.get("function") or {}
-                    slot.name += function.get("name") or ""
-                    slot.arguments += function.get("arguments") or ""
+                for call in _dicts(delta.get("tool_calls"), model):
+                    index = call.get("index")
+                    slot = tools.setdefault(index if isinstance(index, int) else 0,
+                                            ToolCall(name="", arguments=""))
+                    function = _dict(call.get("function"), model)
+                    slot.name += str(function.get("name") or "")
+                    slot.arguments += str(function.get("arguments") or "")
                 text = delta.get("content")
                 if text:
-                    yield LLMChunk(text=text)
+                    yield LLMChunk(text=str(text))
             if isinstance(chunk.get("usage"), dict):
                 usage = chunk["usage"]
     except httpx.TimeoutException as exc:
@@ -104,6 +104,22 @@ def _parse(data: str, model: str) -> dict[str, Any]:
     if not isinstance(chunk, dict):
         raise _dropped(model, "it sent a chunk that is not JSON")
     return chunk
+
+
+def _dict(value: Any, model: str) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise _dropped(model, "it sent a chunk that is not a chat completion")
+    return value
+
+
+def _dicts(value: Any, model: str) -> list[dict[str, Any]]:
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _dropped(model, "it sent a chunk that is not a chat completion")
+    return [_dict(item, model) for item in value]
 
 
 def _reported_error(chunk: dict[str, Any], model: str) -> LLMError:

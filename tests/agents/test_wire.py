@@ -4,6 +4,7 @@ LiteLLMClient and litellm over HTTP to the scripted server."""
 from __future__ import annotations
 
 import json
+import socket
 
 import pytest
 
@@ -93,6 +94,18 @@ async def test_a_chunk_that_is_not_json_breaks_the_answer(scripted_server: Scrip
                                  "its answer (it sent a chunk that is not JSON).")
 
 
+async def test_a_chunk_that_is_not_a_chat_completion_breaks_the_answer(
+    scripted_server: ScriptedServer,
+) -> None:
+    scripted_server.script(RawStream((chunk({"content": "Hi"}),
+                                      'data: {"choices": [{"delta": "oops"}]}',
+                                      "data: [DONE]")))
+    with pytest.raises(LLMError) as caught:
+        await chunks_of(scripted_server)
+    assert caught.value.kind == "dropped"
+    assert "not a chat completion" in str(caught.value)
+
+
 @pytest.mark.parametrize(("lines", "kind", "retryable"), [
     ((chunk({"content": "Hi"}), 'data: {"error": {"message": "Overloaded", "code": 503}}'),
      "unavailable", True),
@@ -151,3 +164,17 @@ async def test_a_whole_answer_that_is_not_json_is_retryable(
     with pytest.raises(LLMError) as caught:
         [c async for c in LiteLLMClient(retry=ONE_TRY).stream(whole)]
     assert caught.value.kind == "bad_response" and caught.value.retryable
+
+
+@pytest.mark.parametrize("stream", [True, False], ids=["streamed", "whole"])
+async def test_a_refused_connection_is_cannot_reach(stream: bool) -> None:
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    refused = LLMRequest(model="openai/test-model", messages=MESSAGES,
+                         api_base=f"http://127.0.0.1:{port}/v1", stream=stream)
+    with pytest.raises(LLMError) as caught:
+        [c async for c in LiteLLMClient(retry=ONE_TRY).stream(refused)]
+    assert caught.value.kind == "connection" and caught.value.retryable
+    assert str(caught.value) == ("cannot reach openai/test-model's provider; check --api-base "
+                                 "and the network.")
