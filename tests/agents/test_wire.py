@@ -178,3 +178,23 @@ async def test_a_refused_connection_is_cannot_reach(stream: bool) -> None:
     assert caught.value.kind == "connection" and caught.value.retryable
     assert str(caught.value) == ("cannot reach openai/test-model's provider; check --api-base "
                                  "and the network.")
+
+
+async def test_with_the_sdk_path_chosen_streams_go_through_litellm(
+    scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER=false sends OpenAI-style calls through the OpenAI
+    SDK; its streams are not plain litellm iterators, so litellm's wrapper reads them."""
+    litellm = await litellm_module()
+    monkeypatch.setenv("EXPERIMENTAL_OPENAI_BASE_LLM_HTTP_HANDLER", "false")
+    scripted_server.script(Text("Use SQS."), Text("The first step is small.", prompt_tokens=7,
+                                                  completion_tokens=5))
+    response = await litellm.acompletion(**LiteLLMClient().completion_kwargs(
+        request(scripted_server)))
+    try:
+        assert plain_openai_response(response) is None
+    finally:
+        await response.aclose()
+    chunks = await chunks_of(scripted_server)
+    assert "".join(c.text for c in chunks) == "The first step is small."
+    assert (chunks[-1].prompt_tokens, chunks[-1].completion_tokens) == (7, 5)
