@@ -54,6 +54,10 @@ class RetryPolicy:
 
 Sleeper = Callable[[float], Awaitable[None]]
 
+#: Headers an ``openai/`` call carries when their variable is set (as the OpenAI SDK does).
+OPENAI_ENV_HEADERS = (("OPENAI_ORGANIZATION", "OpenAI-Organization"),
+                      ("OPENAI_PROJECT_ID", "OpenAI-Project"))
+
 
 class LiteLLMClient:
     """Streams chat completions through litellm, retrying transient failures before any output.
@@ -135,6 +139,12 @@ class LiteLLMClient:
             kwargs["api_key"] = key or "sk-no-key-required"
         elif self._api_key:
             kwargs["api_key"] = self._api_key
+        if request.model.startswith("openai/"):
+            # The OpenAI SDK sends these from the environment; litellm's own HTTP handler does not.
+            headers = {name: os.environ[env] for env, name in OPENAI_ENV_HEADERS
+                       if os.environ.get(env)}
+            if headers:
+                kwargs["extra_headers"] = headers
         return kwargs
 
     async def _stream_once(self, litellm: Any, request: LLMRequest) -> AsyncIterator[LLMChunk]:

@@ -198,3 +198,19 @@ async def test_with_the_sdk_path_chosen_streams_go_through_litellm(
     chunks = await chunks_of(scripted_server)
     assert "".join(c.text for c in chunks) == "The first step is small."
     assert (chunks[-1].prompt_tokens, chunks[-1].completion_tokens) == (7, 5)
+
+
+async def test_organization_and_project_headers_come_from_the_environment(
+    scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("OPENAI_ORGANIZATION", "org-team")
+    monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-review")
+    scripted_server.script(Text("Use SQS."), Text("Use SQS."))
+    await chunks_of(scripted_server)
+    whole = LLMRequest(model="openai/test-model", messages=MESSAGES, api_base=scripted_server.url,
+                       stream=False)
+    [c async for c in LiteLLMClient(retry=ONE_TRY).stream(whole)]
+    for sent in scripted_server.requests:
+        headers = {k.lower(): v for k, v in sent["headers"].items()}
+        assert (headers["openai-organization"], headers["openai-project"]) == (
+            "org-team", "proj-review")
