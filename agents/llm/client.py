@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 from agents.llm.chunks import LLMChunk, ToolCall
 from agents.llm.errors import LLMError, classify_error
-from agents.llm.setup import litellm_module
+from agents.llm.setup import litellm_module, loaded_litellm
 
 __all__ = ["LLMChunk", "LLMClient", "LLMRequest", "LiteLLMClient", "RetryPolicy", "ToolCall"]
 
@@ -55,8 +55,8 @@ class RetryPolicy:
 Sleeper = Callable[[float], Awaitable[None]]
 
 #: Headers an ``openai/`` call carries when their variable is set (as the OpenAI SDK does).
-OPENAI_ENV_HEADERS = (("OPENAI_ORGANIZATION", "OpenAI-Organization"),
-                      ("OPENAI_PROJECT_ID", "OpenAI-Project"))
+OPENAI_ENV_HEADERS = ((("OPENAI_ORGANIZATION", "OPENAI_ORG_ID"), "OpenAI-Organization"),
+                      (("OPENAI_PROJECT_ID",), "OpenAI-Project"))
 
 
 class LiteLLMClient:
@@ -139,10 +139,13 @@ class LiteLLMClient:
             kwargs["api_key"] = key or "sk-no-key-required"
         elif self._api_key:
             kwargs["api_key"] = self._api_key
-        if request.model.startswith("openai/"):
+        if _goes_to_openai(request.model):
             # The OpenAI SDK sends these from the environment; litellm's own HTTP handler does not.
-            headers = {name: os.environ[env] for env, name in OPENAI_ENV_HEADERS
-                       if os.environ.get(env)}
+            headers = {}
+            for names, header in OPENAI_ENV_HEADERS:
+                value = next((os.environ[n] for n in names if os.environ.get(n)), None)
+                if value:
+                    headers[header] = value
             if headers:
                 kwargs["extra_headers"] = headers
         return kwargs
@@ -157,8 +160,13 @@ class LiteLLMClient:
 
         http = wire.plain_openai_response(response)
         if http is not None:  # read straight off the wire: see agents.llm.wire
+            said: list[str] = []
             try:
                 async for chunk in wire.read_openai_stream(http, request.model):
+                    if chunk.text:
+                        said.append(chunk.text)
+                    elif chunk.prompt_tokens is None or chunk.completion_tokens is None:
+                        _count_missing_usage(litellm, request, chunk, "".join(said))
                     yield chunk
             finally:
                 await response.aclose()
@@ -196,6 +204,34 @@ class LiteLLMClient:
             completion_tokens=getattr(usage, "completion_tokens", None),
             finish_reason=finish,
         )
+
+
+def _goes_to_openai(model: str) -> bool:
+    """Whether litellm sends ``model`` to an OpenAI-style endpoint as provider "openai"."""
+    if model.startswith("openai/"):
+        return True
+    litellm = loaded_litellm()
+    if "/" in model or litellm is None:
+        return False
+    try:
+        return bool(litellm.get_llm_provider(model)[1] == "openai")
+    except Exception:  # not a model litellm knows: no provider, no headers
+        return False
+
+
+def _count_missing_usage(litellm: Any, request: LLMRequest, last: LLMChunk, text: str) -> None:
+    """Tokens counted with litellm's tokenizer for a server that sent no usage (as litellm's own
+    stream reader does), so the call is still costed and budgeted."""
+    calls = "".join(call.name + call.arguments for call in last.tool_calls)
+    try:
+        if last.prompt_tokens is None:
+            last.prompt_tokens = int(litellm.token_counter(model=request.model,
+                                                           messages=request.messages))
+        if last.completion_tokens is None:
+            last.completion_tokens = int(litellm.token_counter(model=request.model,
+                                                               text=text + calls))
+    except Exception:  # no tokenizer for it: the engine estimates from the characters
+        return
 
 
 def _whole_answer(response: Any) -> list[LLMChunk]:

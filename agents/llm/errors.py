@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 
@@ -135,9 +136,20 @@ def error_for_status(status: int, text: str, model: str) -> LLMError:
                     status=status)
 
 
+def _context_window(text: str) -> bool:
+    """Whether an error's text says the prompt did not fit (litellm knows many providers' words
+    for it; it is loaded whenever a call has failed)."""
+    if "context_length_exceeded" in text or "context window" in text.lower():
+        return True
+    module = sys.modules.get("litellm.litellm_core_utils.exception_mapping_utils")
+    checkers = getattr(module, "ExceptionCheckers", None)
+    check = getattr(checkers, "is_error_str_context_window_exceeded", None)
+    return bool(check(text)) if callable(check) else False
+
+
 def _from_names(names: set[str], status: int | None, text: str, model: str,
                 exc: Exception | None) -> LLMError | None:
-    if "context_length_exceeded" in text or "context window" in text.lower():
+    if _context_window(text):
         names = names | {"ContextWindowExceededError"}
     for name, kind, retryable, template in _KINDS:
         if name in names:

@@ -48,6 +48,11 @@ def litellm_loaded() -> bool:
     return _litellm is not None
 
 
+def loaded_litellm() -> ModuleType | None:
+    """litellm if it is loaded, without loading it."""
+    return _litellm
+
+
 async def litellm_module() -> ModuleType:
     """litellm for a coroutine: at once when it is loaded, else imported on a worker thread."""
     if _litellm is not None:

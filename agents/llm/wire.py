@@ -11,12 +11,13 @@ reply quietly stored as complete.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
-from httpx_sse import EventSource, SSEError
+from httpx_sse import EventSource
 
 from agents.llm.chunks import LLMChunk, ToolCall
 from agents.llm.errors import LLMError, error_for_status
@@ -42,58 +43,99 @@ def plain_openai_response(stream: Any) -> httpx.Response | None:
     response = getattr(provider_stream, "http_response", None)
     if not isinstance(response, httpx.Response) or response.is_stream_consumed:
         return None
+    if "text/event-stream" not in response.headers.get("content-type", ""):
+        return None  # an odd server's answer: litellm's reader makes what it can of it
     return response
 
 
 async def read_openai_stream(response: httpx.Response, model: str) -> AsyncIterator[LLMChunk]:
     """The answer in ``response``'s event stream: text as it comes, then one last chunk with the
-    tool calls, usage and finish reason. Raises :class:`LLMError` when the stream breaks."""
-    tools: dict[int, ToolCall] = {}
+    tool calls, usage (None when the server sent none) and finish reason. Raises
+    :class:`LLMError` when the stream breaks."""
+    calls = _ToolCalls()
     finish: str | None = None
     usage: dict[str, Any] = {}
     done = False
     try:
-        async for event in EventSource(response).aiter_sse():
-            data = event.data.strip()
-            if data == "[DONE]":
-                done = True
-                break
-            if not data:
-                continue
-            chunk = _parse(data, model)
-            if event.event == "error" or chunk.get("error"):
-                raise _reported_error(chunk, model)
-            for choice in _dicts(chunk.get("choices"), model):
-                delta = _dict(choice.get("delta"), model)
-                finish = choice.get("finish_reason") or finish
-                for call in _dicts(delta.get("tool_calls"), model):
-                    index = call.get("index")
-                    slot = tools.setdefault(index if isinstance(index, int) else 0,
-                                            ToolCall(name="", arguments=""))
-                    function = _dict(call.get("function"), model)
-                    slot.name += str(function.get("name") or "")
-                    slot.arguments += str(function.get("arguments") or "")
-                text = delta.get("content")
-                if text:
-                    yield LLMChunk(text=str(text))
-            if isinstance(chunk.get("usage"), dict):
-                usage = chunk["usage"]
+        async with contextlib.aclosing(EventSource(response).aiter_sse()) as events:
+            async for event in events:
+                data = event.data.strip()
+                if data == "[DONE]":
+                    done = True
+                    break
+                if event.event not in ("", "message", "error"):
+                    continue  # a named event of the server's own (a ping): not part of the answer
+                if not data:
+                    continue
+                chunk = _parse(data, model)
+                if event.event == "error" or chunk.get("error"):
+                    raise _reported_error(chunk, model)
+                for choice in _dicts(chunk.get("choices"), model):
+                    delta = _dict(choice.get("delta"), model)
+                    finish = choice.get("finish_reason") or finish
+                    calls.add(_dicts(delta.get("tool_calls"), model), model)
+                    text = _content(delta.get("content"))
+                    if text:
+                        yield LLMChunk(text=text)
+                if isinstance(chunk.get("usage"), dict):
+                    usage = chunk["usage"]
     except httpx.TimeoutException as exc:
         raise LLMError("timeout", f"{model} did not answer in time.", retryable=True) from exc
-    except SSEError as exc:  # an httpx.TransportError too, so it is caught first
-        kind = response.headers.get("content-type", "no content type")
-        raise LLMError("bad_response", f"{model}'s provider answered a streamed request with "
-                       f"{kind!r}, not an event stream.") from exc
-    except (httpx.TransportError, httpx.StreamError) as exc:
+    except (httpx.RequestError, httpx.StreamError) as exc:
         raise _dropped(model) from exc
     if not done and finish is None:
         raise _dropped(model)  # the body ended cleanly, but the answer did not
     yield LLMChunk(
-        tool_calls=[tools[i] for i in sorted(tools) if tools[i].name],
+        tool_calls=calls.done(),
         prompt_tokens=_count(usage.get("prompt_tokens")),
         completion_tokens=_count(usage.get("completion_tokens")),
-        finish_reason=finish,
+        finish_reason=finish or "stop",  # [DONE] without a finish reason: a normal end
     )
+
+
+class _ToolCalls:
+    """Tool calls assembled from their pieces. A piece names its call by ``index`` (its place in
+    its delta when it has none); a piece with a new ``id`` under a known index starts another
+    call (some servers number every call 0)."""
+
+    def __init__(self) -> None:
+        self.calls: list[ToolCall] = []
+        self.ids: list[str | None] = []
+        self.at: dict[int, int] = {}
+
+    def add(self, pieces: list[dict[str, Any]], model: str) -> None:
+        for place, piece in enumerate(pieces):
+            index = piece.get("index")
+            key = index if isinstance(index, int) and not isinstance(index, bool) else place
+            call_id = piece.get("id") if isinstance(piece.get("id"), str) else None
+            at = self.at.get(key)
+            if at is None or (call_id and self.ids[at] and call_id != self.ids[at]):
+                self.calls.append(ToolCall(name="", arguments=""))
+                self.ids.append(call_id)
+                at = self.at[key] = len(self.calls) - 1
+            elif call_id and not self.ids[at]:
+                self.ids[at] = call_id
+            function = _dict(piece.get("function"), model)
+            name = function.get("name")
+            self.calls[at].name += name if isinstance(name, str) else ""
+            arguments = function.get("arguments")
+            if isinstance(arguments, str):
+                self.calls[at].arguments += arguments
+            elif arguments is not None:  # an object where a JSON string is due
+                self.calls[at].arguments += json.dumps(arguments)
+
+    def done(self) -> list[ToolCall]:
+        return [call for call in self.calls if call.name]
+
+
+def _content(value: Any) -> str:
+    """A delta's text: a string, or the text parts of a list of content parts."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list):
+        return "".join(part["text"] for part in value if isinstance(part, dict)
+                       and part.get("type", "text") == "text" and isinstance(part.get("text"), str))
+    return ""
 
 
 def _parse(data: str, model: str) -> dict[str, Any]:
@@ -123,11 +165,26 @@ def _dicts(value: Any, model: str) -> list[dict[str, Any]]:
 
 
 def _reported_error(chunk: dict[str, Any], model: str) -> LLMError:
-    error = chunk.get("error")
-    message = str(error.get("message") or "") if isinstance(error, dict) else str(error or "")
-    code = error.get("code") if isinstance(error, dict) else None
-    status = code if isinstance(code, int) and 400 <= code < 600 else 500
-    return error_for_status(status, message, model)
+    """An error the provider sent in the stream, classified by its code, type and message."""
+    error = chunk.get("error") or chunk
+    if not isinstance(error, dict):
+        error = {"message": str(error)}
+    code, kind = error.get("code"), error.get("type")
+    status = code if isinstance(code, int) and 400 <= code < 600 else None
+    words = " ".join(str(part) for part in (error.get("message"), code, kind) if part)
+    return error_for_status(status or _status_of(words), words, model)
+
+
+#: Status for an error whose code is a word (OpenAI's ``code``/``type`` and the like).
+_WORD_STATUS = (("rate_limit", 429), ("insufficient_quota", 429), ("authentication", 401),
+                ("invalid_api_key", 401), ("permission", 403), ("not_found", 404),
+                ("overloaded", 503), ("unavailable", 503), ("invalid_request", 400),
+                ("context_length", 400))
+
+
+def _status_of(words: str) -> int:
+    lowered = words.lower()
+    return next((status for word, status in _WORD_STATUS if word in lowered), 500)
 
 
 def _dropped(model: str, why: str = "") -> LLMError:
@@ -137,4 +194,6 @@ def _dropped(model: str, why: str = "") -> LLMError:
 
 
 def _count(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    return int(value) if 0 <= value < 1e12 else None

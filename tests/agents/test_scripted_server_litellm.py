@@ -157,7 +157,8 @@ async def test_litellm_reads_a_broken_plain_stream_as_a_complete_reply(
 ) -> None:
     """Why agents.llm.wire reads plain OpenAI streams itself: litellm's iterator for them skips a
     chunk that is not JSON and takes any chunk with "[DONE]" in it for the end, and the reply
-    still finishes with "stop"."""
+    still finishes with "stop". Meant to fail the day a litellm upgrade reads them strictly:
+    then the wire reader may go."""
     scripted_server.script(reply)
     text, chunks = await _collect(await _call(litellm_module, scripted_server))
     assert text == said

@@ -74,12 +74,72 @@ async def test_tool_calls_are_assembled(scripted_server: ScriptedServer) -> None
         ("add_action_item", arguments)]
 
 
-async def test_comments_and_blank_events_are_skipped(scripted_server: ScriptedServer) -> None:
+async def test_comments_pings_and_blank_events_are_skipped(
+    scripted_server: ScriptedServer,
+) -> None:
     scripted_server.script(RawStream((": keep-alive", chunk({"content": "Hi"}), "data: ",
-                                      chunk({}, "stop"), "data: [DONE]")))
+                                      "event: ping\ndata: ping", chunk({}, "stop"),
+                                      "data: [DONE]")))
     chunks = await chunks_of(scripted_server)
     assert [(c.text, c.finish_reason) for c in chunks] == [("Hi", None), ("", "stop")]
-    assert chunks[-1].prompt_tokens is None  # no usage sent: the engine estimates it
+
+
+async def test_without_usage_from_the_server_tokens_are_counted(
+    scripted_server: ScriptedServer,
+) -> None:
+    litellm = await litellm_module()
+    scripted_server.script(RawStream((chunk({"content": "Use SQS for the queue."}),
+                                      chunk({}, "stop"), "data: [DONE]")))
+    last = (await chunks_of(scripted_server))[-1]
+    assert last.prompt_tokens == litellm.token_counter(model="openai/test-model",
+                                                       messages=MESSAGES)
+    assert last.completion_tokens == litellm.token_counter(model="openai/test-model",
+                                                           text="Use SQS for the queue.")
+    assert last.completion_tokens > 1
+
+
+async def test_usage_as_numbers_of_any_kind_and_done_without_finish(
+    scripted_server: ScriptedServer,
+) -> None:
+    usage = 'data: {"choices": [], "usage": {"prompt_tokens": 12.0, "completion_tokens": 3}}'
+    scripted_server.script(RawStream((chunk({"content": "Hi"}), usage, "data: [DONE]")))
+    last = (await chunks_of(scripted_server))[-1]
+    assert (last.prompt_tokens, last.completion_tokens, last.finish_reason) == (12, 3, "stop")
+
+
+async def test_content_given_as_parts_is_their_text(scripted_server: ScriptedServer) -> None:
+    parts = [{"type": "text", "text": "Use "}, {"type": "image_url", "image_url": {}},
+             {"type": "text", "text": "SQS."}]
+    scripted_server.script(RawStream((chunk({"content": parts}), chunk({}, "stop"),
+                                      "data: [DONE]")))
+    assert "".join(c.text for c in await chunks_of(scripted_server)) == "Use SQS."
+
+
+def call(function: dict[str, object], **fields: object) -> dict[str, object]:
+    return {**fields, "type": "function", "function": function}
+
+
+@pytest.mark.parametrize("deltas", [
+    # two calls in one delta, without an index
+    [[call({"name": "add_note", "arguments": '{"a": 1}'}),
+      call({"name": "add_action_item", "arguments": "{}"})]],
+    # every call numbered 0, told apart by their ids (as some servers send them)
+    [[call({"name": "add_note", "arguments": '{"a"'}, index=0, id="c1")],
+     [call({"arguments": ": 1}"}, index=0)],
+     [call({"name": "add_action_item", "arguments": "{}"}, index=0, id="c2")]],
+    # arguments sent as an object rather than a JSON string
+    [[call({"name": "add_note", "arguments": {"a": 1}}, index=0, id="c1"),
+      call({"name": "add_action_item", "arguments": {}}, index=1, id="c2")]],
+], ids=["no-index", "all-index-0", "object-arguments"])
+async def test_several_tool_calls_stay_apart(
+    scripted_server: ScriptedServer, deltas: list[list[dict[str, object]]],
+) -> None:
+    lines = [chunk({"tool_calls": pieces}) for pieces in deltas]
+    scripted_server.script(RawStream((*lines, chunk({}, "tool_calls"), "data: [DONE]")))
+    last = (await chunks_of(scripted_server))[-1]
+    assert [(c.name, json.loads(c.arguments)) for c in last.tool_calls] == [
+        ("add_note", {"a": 1}), ("add_action_item", {})]
+    assert last.finish_reason == "tool_calls"
 
 
 async def test_a_chunk_that_is_not_json_breaks_the_answer(scripted_server: ScriptedServer) -> None:
@@ -109,10 +169,17 @@ async def test_a_chunk_that_is_not_a_chat_completion_breaks_the_answer(
 @pytest.mark.parametrize(("lines", "kind", "retryable"), [
     ((chunk({"content": "Hi"}), 'data: {"error": {"message": "Overloaded", "code": 503}}'),
      "unavailable", True),
-    (('data: {"error": {"message": "This model\'s maximum context length is 8192 tokens '
-      '(context_length_exceeded)", "code": 400}}',), "context_window", False),
-    (("event: error", 'data: {"error": "boom"}'), "server_error", True),
-], ids=["503", "context-window", "bare-error"])
+    (('data: {"error": {"message": "This model\'s maximum context length is 8192 tokens", '
+      '"code": 400}}',), "context_window", False),
+    (('data: {"error": {"message": "Too long", "code": "context_length_exceeded"}}',),
+     "context_window", False),
+    (('data: {"error": {"message": "the request exceeds the available context size", '
+      '"code": 400}}',), "context_window", False),
+    (('data: {"error": {"message": "Slow down", "type": "requests", '
+      '"code": "rate_limit_exceeded"}}',), "rate_limit", True),
+    (("event: error\ndata: {\"message\": \"boom\"}",), "server_error", True),
+], ids=["503", "context-window", "context-code", "llama-cpp-context", "rate-limit-code",
+        "error-event"])
 async def test_an_error_reported_in_the_stream_is_classified(
     scripted_server: ScriptedServer, lines: tuple[str, ...], kind: str, retryable: bool,
 ) -> None:
@@ -132,14 +199,13 @@ async def test_a_stream_that_stops_without_finishing_is_dropped(
     assert caught.value.kind == "dropped"
 
 
-async def test_an_answer_that_is_not_an_event_stream_is_said_so(
+async def test_a_stream_under_another_content_type_is_read_by_litellm(
     scripted_server: ScriptedServer,
 ) -> None:
-    scripted_server.script(RawStream(('{"choices": []}',), content_type="application/json"))
-    with pytest.raises(LLMError) as caught:
-        await chunks_of(scripted_server)
-    assert caught.value.kind == "bad_response" and not caught.value.retryable
-    assert "'application/json', not an event stream" in str(caught.value)
+    scripted_server.script(RawStream((chunk({"content": "Hi"}), chunk({}, "stop"),
+                                      "data: [DONE]"), content_type="text/plain"))
+    chunks = await chunks_of(scripted_server)
+    assert "".join(c.text for c in chunks) == "Hi" and chunks[-1].finish_reason == "stop"
 
 
 @pytest.mark.parametrize("fault", [Malformed(after_chunks=0),
@@ -200,16 +266,21 @@ async def test_with_the_sdk_path_chosen_streams_go_through_litellm(
     assert (chunks[-1].prompt_tokens, chunks[-1].completion_tokens) == (7, 5)
 
 
+@pytest.mark.parametrize(("org_variable", "model"), [
+    ("OPENAI_ORGANIZATION", "openai/test-model"), ("OPENAI_ORG_ID", "gpt-4o-mini")])
 async def test_organization_and_project_headers_come_from_the_environment(
-    scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch,
+    scripted_server: ScriptedServer, monkeypatch: pytest.MonkeyPatch, org_variable: str,
+    model: str,
 ) -> None:
-    monkeypatch.setenv("OPENAI_ORGANIZATION", "org-team")
+    monkeypatch.setenv(org_variable, "org-team")
     monkeypatch.setenv("OPENAI_PROJECT_ID", "proj-review")
     scripted_server.script(Text("Use SQS."), Text("Use SQS."))
-    await chunks_of(scripted_server)
-    whole = LLMRequest(model="openai/test-model", messages=MESSAGES, api_base=scripted_server.url,
-                       stream=False)
-    [c async for c in LiteLLMClient(retry=ONE_TRY).stream(whole)]
+    client = LiteLLMClient(retry=ONE_TRY)
+    for stream in (True, False):
+        asked = LLMRequest(model=model, messages=MESSAGES, api_base=scripted_server.url,
+                           stream=stream)
+        assert "".join([c.text async for c in client.stream(asked)]) == "Use SQS."
+    assert len(scripted_server.requests) == 2
     for sent in scripted_server.requests:
         headers = {k.lower(): v for k, v in sent["headers"].items()}
         assert (headers["openai-organization"], headers["openai-project"]) == (
