@@ -119,6 +119,16 @@ def _never_connected(exc: BaseException) -> bool:
     return False
 
 
+def named_error(name: str, model: str, detail: str = "") -> LLMError:
+    """The LLMError for what litellm's exception ``name`` stands for, with ``detail`` said in
+    brackets (for the same failure seen outside litellm)."""
+    for known, kind, retryable, template in _KINDS:
+        if known == name:
+            sentence = template.format(model=model) + (f" ({detail})" if detail else "")
+            return LLMError(kind, sentence + ".", retryable=retryable)
+    raise KeyError(name)
+
+
 #: The exception litellm raises for an HTTP status, for an error a provider reports in a stream.
 _STATUS_NAMES = {400: "BadRequestError", 401: "AuthenticationError", 403: "PermissionDeniedError",
                  404: "NotFoundError", 408: "Timeout", 429: "RateLimitError",

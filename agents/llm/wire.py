@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -20,7 +21,7 @@ import httpx
 from httpx_sse import EventSource
 
 from agents.llm.chunks import LLMChunk, ToolCall
-from agents.llm.errors import LLMError, error_for_status
+from agents.llm.errors import LLMError, error_for_status, named_error
 
 _PLAIN_ITERATOR: type | None = None
 
@@ -80,7 +81,7 @@ async def read_openai_stream(response: httpx.Response, model: str) -> AsyncItera
                 if isinstance(chunk.get("usage"), dict):
                     usage = chunk["usage"]
     except httpx.TimeoutException as exc:
-        raise LLMError("timeout", f"{model} did not answer in time.", retryable=True) from exc
+        raise named_error("Timeout", model) from exc
     except (httpx.RequestError, httpx.StreamError) as exc:
         raise _dropped(model) from exc
     if not done and finish is None:
@@ -176,21 +177,19 @@ def _reported_error(chunk: dict[str, Any], model: str) -> LLMError:
 
 
 #: Status for an error whose code is a word (OpenAI's ``code``/``type`` and the like).
-_WORD_STATUS = (("rate_limit", 429), ("insufficient_quota", 429), ("authentication", 401),
-                ("invalid_api_key", 401), ("permission", 403), ("not_found", 404),
-                ("overloaded", 503), ("unavailable", 503), ("invalid_request", 400),
-                ("context_length", 400))
+_WORD_STATUS = ((r"rate[\s_-]*limit|insufficient_quota", 429),
+                (r"authentication|invalid_api_key", 401), (r"permission", 403),
+                (r"not_found", 404), (r"overloaded|unavailable", 503),
+                (r"invalid_request|context_length", 400))
 
 
 def _status_of(words: str) -> int:
     lowered = words.lower()
-    return next((status for word, status in _WORD_STATUS if word in lowered), 500)
+    return next((status for pattern, status in _WORD_STATUS if re.search(pattern, lowered)), 500)
 
 
 def _dropped(model: str, why: str = "") -> LLMError:
-    detail = f" ({why})" if why else ""
-    return LLMError("dropped", f"the connection to {model} dropped in the middle of its "
-                    f"answer{detail}.", retryable=True)
+    return named_error("MidStreamFallbackError", model, why)
 
 
 def _count(value: Any) -> int | None:

@@ -177,9 +177,11 @@ async def test_a_chunk_that_is_not_a_chat_completion_breaks_the_answer(
       '"code": 400}}',), "context_window", False),
     (('data: {"error": {"message": "Slow down", "type": "requests", '
       '"code": "rate_limit_exceeded"}}',), "rate_limit", True),
+    (('data: {"error": {"message": "Rate limit reached for requests per minute"}}',),
+     "rate_limit", True),
     (("event: error\ndata: {\"message\": \"boom\"}",), "server_error", True),
 ], ids=["503", "context-window", "context-code", "llama-cpp-context", "rate-limit-code",
-        "error-event"])
+        "rate-limit-words", "error-event"])
 async def test_an_error_reported_in_the_stream_is_classified(
     scripted_server: ScriptedServer, lines: tuple[str, ...], kind: str, retryable: bool,
 ) -> None:
