@@ -9,10 +9,14 @@ from pathlib import Path
 from types import ModuleType
 
 import pytest
+from hypothesis.configuration import set_hypothesis_home_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # so `tests.support` and the packages import without an install
     sys.path.insert(0, str(ROOT))
+
+# Hypothesis keeps its files under tests/, not at the top of the repository.
+set_hypothesis_home_dir(str(ROOT / "tests" / ".hypothesis"))
 
 from agents.store import Store  # noqa: E402
 from tests.support.openai_server import ScriptedServer  # noqa: E402
