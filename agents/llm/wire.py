@@ -7,6 +7,8 @@ the stream is that plain format, the open HTTP response is read here instead: th
 events are parsed with httpx-sse and each event strictly, so a chunk that is not JSON, an error
 the provider reports mid-stream, or a stream that stops without finishing is an error, never a
 reply quietly stored as complete.
+
+Imported only once litellm is loaded (the client imports it when it reads a stream).
 """
 
 from __future__ import annotations
@@ -19,28 +21,18 @@ from typing import Any
 
 import httpx
 from httpx_sse import EventSource
+from litellm.llms.openai.chat.gpt_transformation import OpenAIChatCompletionStreamingHandler
 
 from agents.llm.chunks import LLMChunk, ToolCall
 from agents.llm.errors import LLMError, error_for_status, named_error
-
-_PLAIN_ITERATOR: type | None = None
 
 
 def plain_openai_response(stream: Any) -> httpx.Response | None:
     """The open HTTP response behind ``stream`` (what ``litellm.acompletion`` returned) when its
     chunks are plain OpenAI chat-completion chunks, else None (read it through litellm)."""
-    global _PLAIN_ITERATOR
     provider_stream = getattr(stream, "completion_stream", None)
-    if provider_stream is None:
-        return None
-    if _PLAIN_ITERATOR is None:
-        from litellm.llms.openai.chat.gpt_transformation import (
-            OpenAIChatCompletionStreamingHandler,
-        )
-
-        _PLAIN_ITERATOR = OpenAIChatCompletionStreamingHandler
-    if type(provider_stream) is not _PLAIN_ITERATOR:  # a subclass reshapes its provider's chunks
-        return None
+    if type(provider_stream) is not OpenAIChatCompletionStreamingHandler:
+        return None  # another provider's stream, or a subclass that reshapes its chunks
     response = getattr(provider_stream, "http_response", None)
     if not isinstance(response, httpx.Response) or response.is_stream_consumed:
         return None
